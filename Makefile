@@ -1,0 +1,143 @@
+# fio-dlio: an fio external ioengine, built against the exact fio that loads it.
+#
+#   make                 build build/fio-dlio.so (fetches and configures fio's source once)
+#   make check           unit tests (cmocka) and integration tests (pytest + real fio)
+#   make check SANITIZE=1  the same under ASan/UBSan (objects in build/san/)
+#   make install         PREFIX=/usr/local DESTDIR=
+#   FIO_SRC=<dir>        use this fio source tree (a self-built fio) instead of apt-get source
+#   FIO=<path>           the fio binary that will load the engine (default: fio on PATH)
+
+FIO        ?= fio
+PREFIX     ?= /usr/local
+DESTDIR    ?=
+SANITIZE   ?= 0
+PYTHON     ?= /usr/bin/python3
+PYTEST_ARGS ?=
+CC         ?= cc
+
+FIO_VERSION := $(shell $(FIO) --version 2>/dev/null)
+ifeq ($(FIO_VERSION),)
+$(error cannot run '$(FIO) --version': install fio (scripts/install-deps) or set FIO=<path to fio>)
+endif
+
+FIO_DIR  := build/$(FIO_VERSION)
+FIO_CFG  := $(FIO_DIR)/cfg/config-host.h
+FIO_INC   = $(shell cat $(FIO_DIR)/cfg/src-path 2>/dev/null)
+
+ifeq ($(SANITIZE),1)
+OUT      := build/san
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+else
+OUT      := build
+SANFLAGS :=
+endif
+
+CFLAGS   ?= -O2 -g
+WARN     := -Wall -Wextra -Werror
+BASEFLAGS := -std=gnu11 -fPIC -D_GNU_SOURCE -D_LARGEFILE_SOURCE -D_FILE_OFFSET_BITS=64 \
+             $(WARN) $(SANFLAGS)
+LIBS     := -luring -lcurl -lssl -lcrypto -lyaml -lpthread -lm
+
+# Code that does not include fio's headers: shared by the engine, the translator and unit tests.
+LIB_SRCS := $(wildcard engine/lib/*.c) $(wildcard engine/dlio/*.c)
+# Code that includes fio's headers (the fio hooks and the ABI guard).
+FIO_SRCS := $(wildcard engine/fio/*.c)
+TRANSLATOR_SRCS := $(wildcard translator/*.c)
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+
+LIB_OBJS := $(patsubst %.c,$(OUT)/obj/%.o,$(LIB_SRCS))
+FIO_OBJS := $(patsubst %.c,$(OUT)/obj/%.o,$(FIO_SRCS))
+UNIT_BINS := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(UNIT_SRCS))
+ENGINE   := $(OUT)/fio-dlio.so
+TRANSLATOR := $(if $(TRANSLATOR_SRCS),$(OUT)/dlio2fio)
+LIBA     := $(OUT)/libfiodlio.a
+
+# Test-only engine builds for the ABI guard: one that claims another fio version, one whose
+# expected thread_options offset is off by 8 bytes.
+ABI_TEST_ENGINES := $(OUT)/test/fio-dlio-wrongversion.so $(OUT)/test/fio-dlio-wrongoffset.so
+
+FIO_CFLAGS = -include $(FIO_CFG) -I$(FIO_INC) -Iengine -DFIO_INC_DEBUG \
+             -DFIODLIO_FIO_VERSION='"$(FIO_VERSION)"'
+
+.PHONY: all engine translator check unit integration install uninstall clean distclean \
+        check-symbols fio-config format
+.DELETE_ON_ERROR:
+
+all: $(ENGINE) $(TRANSLATOR)
+
+engine: $(ENGINE)
+translator: $(TRANSLATOR)
+fio-config: $(FIO_CFG)
+
+# Fetched and configured once per fio version; a second make finds the file and does no network.
+$(FIO_CFG):
+	scripts/fio-source '$(FIO)' '$(FIO_VERSION)' '$(FIO_DIR)' '$(FIO_SRC)'
+
+$(OUT)/obj/engine/fio/%.o: engine/fio/%.c $(FIO_CFG) $(wildcard engine/*.h engine/*/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASEFLAGS) $(CFLAGS) $(FIO_CFLAGS) -c -o $@ $<
+
+$(OUT)/obj/%.o: %.c $(wildcard engine/*.h engine/*/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASEFLAGS) $(CFLAGS) -Iengine -c -o $@ $<
+
+$(LIBA): $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(ENGINE): $(FIO_OBJS) $(LIBA)
+	$(CC) $(BASEFLAGS) $(CFLAGS) -shared -o $@ $(FIO_OBJS) $(LIBA) $(LIBS)
+
+$(OUT)/test/fio-dlio-wrongversion.so: engine/fio/abi.c $(filter-out $(OUT)/obj/engine/fio/abi.o,$(FIO_OBJS)) $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASEFLAGS) $(CFLAGS) $(FIO_CFLAGS) -UFIODLIO_FIO_VERSION -DFIODLIO_FIO_VERSION='"fio-0.0-test"' \
+		-shared -o $@ $^ $(LIBS)
+
+$(OUT)/test/fio-dlio-wrongoffset.so: engine/fio/abi.c $(filter-out $(OUT)/obj/engine/fio/abi.o,$(FIO_OBJS)) $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASEFLAGS) $(CFLAGS) $(FIO_CFLAGS) -DFIODLIO_ABI_TEST_SHIFT=8 \
+		-shared -o $@ $^ $(LIBS)
+
+$(OUT)/dlio2fio: $(TRANSLATOR_SRCS) $(LIBA)
+	$(CC) $(BASEFLAGS) $(CFLAGS) -Iengine -o $@ $(TRANSLATOR_SRCS) $(LIBA) $(LIBS)
+
+$(OUT)/tests/%: tests/unit/%.c $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASEFLAGS) $(CFLAGS) -Iengine -Itests/unit -o $@ $< $(LIBA) -lcmocka $(LIBS)
+
+# Every symbol the engine takes from fio must be exported by the fio binary; fio dlopens with
+# RTLD_LAZY, so a missing one would only fail at its first call.
+check-symbols: $(ENGINE)
+	scripts/check-symbols '$(ENGINE)' '$(FIO)'
+
+unit: $(UNIT_BINS)
+	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
+
+integration: $(ENGINE) $(TRANSLATOR) $(ABI_TEST_ENGINES)
+	FIODLIO_BUILD='$(abspath $(OUT))' FIODLIO_SANITIZE='$(SANITIZE)' FIO='$(FIO)' \
+		$(PYTHON) -m pytest -q tests/integration $(PYTEST_ARGS)
+
+check: check-symbols unit integration
+
+install: $(ENGINE) $(TRANSLATOR)
+	install -d '$(DESTDIR)$(PREFIX)/lib/fio-dlio' '$(DESTDIR)$(PREFIX)/bin' \
+		'$(DESTDIR)$(PREFIX)/share/doc/fio-dlio' '$(DESTDIR)$(PREFIX)/share/fio-dlio/jobfiles'
+	install -m 0755 $(ENGINE) '$(DESTDIR)$(PREFIX)/lib/fio-dlio/fio-dlio.so'
+	$(if $(TRANSLATOR),install -m 0755 $(TRANSLATOR) '$(DESTDIR)$(PREFIX)/bin/dlio2fio')
+	install -m 0644 README.md '$(DESTDIR)$(PREFIX)/share/doc/fio-dlio/README.md'
+	for f in jobfiles/*.fio; do [ -f "$$f" ] || continue; \
+		install -m 0644 "$$f" '$(DESTDIR)$(PREFIX)/share/fio-dlio/jobfiles/'; done
+
+uninstall:
+	rm -f '$(DESTDIR)$(PREFIX)/lib/fio-dlio/fio-dlio.so' '$(DESTDIR)$(PREFIX)/bin/dlio2fio'
+	rm -rf '$(DESTDIR)$(PREFIX)/share/doc/fio-dlio' '$(DESTDIR)$(PREFIX)/share/fio-dlio'
+
+format:
+	clang-format -i $(wildcard engine/*.h engine/*/*.[ch] translator/*.[ch] tests/unit/*.[ch])
+
+clean:
+	rm -rf build/obj build/tests build/test build/san build/*.so build/*.a build/dlio2fio
+
+# also forgets the fetched and configured fio source
+distclean:
+	rm -rf build
