@@ -56,8 +56,8 @@ LIBA     := $(OUT)/libfiodlio.a
 # expected thread_options offset is off by 8 bytes.
 ABI_TEST_ENGINES := $(OUT)/test/fio-dlio-wrongversion.so $(OUT)/test/fio-dlio-wrongoffset.so
 
-FIO_CFLAGS = -include $(FIO_CFG) -I$(FIO_INC) -Iengine -DFIO_INC_DEBUG \
-             -DFIODLIO_FIO_VERSION='"$(FIO_VERSION)"'
+FIO_CFLAGS = -include $(FIO_CFG) -isystem $(FIO_INC) -Iengine -DFIO_INC_DEBUG \
+             -DFIODLIO_FIO_VERSION='"$(FIO_VERSION)"' -DFIODLIO_SRCDIR='"$(CURDIR)"'
 
 .PHONY: all engine translator check unit integration install uninstall clean distclean \
         check-symbols fio-config format

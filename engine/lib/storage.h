@@ -1,0 +1,118 @@
+/*
+ * The storage interface between fio's hooks (engine/fio/) and the backends.
+ *
+ * A backend serves one URI scheme (file, direct, s3, az).  fio's hooks never
+ * know which: they resolve a file name against the job's storage root, pick the
+ * backend by scheme and from then on only call these operations.  Requests are
+ * asynchronous: submit() queues, flush() starts what is queued, reap() hands
+ * back completed requests.  Nothing here includes fio's headers, so backends
+ * and their tests build without fio.
+ */
+#ifndef FIODLIO_STORAGE_H
+#define FIODLIO_STORAGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#define STORAGE_ERR_LEN 256
+#define STORAGE_SCHEME_MAX 16
+
+enum storage_op {
+	STORAGE_READ,
+	STORAGE_WRITE,
+	STORAGE_FSYNC,
+	STORAGE_FDATASYNC,
+};
+
+/* Open for writing (else read-only); create if missing. */
+#define STORAGE_O_WRITE  0x1
+#define STORAGE_O_CREATE 0x2
+
+/* Settings every backend may read; filled from the engine's options. */
+struct storage_conf {
+	bool direct;	   /* O_DIRECT for local files (direct=1 or direct://) */
+	bool mkdirs;	   /* create missing parent directories on write */
+	bool sync_io;	   /* O_SYNC (fio's sync=1) */
+	unsigned int depth; /* requests in flight at most (fio's iodepth) */
+};
+
+struct storage_file;
+struct storage_ctx;
+
+/* One request; owned by the caller (one per fio io_u), lent to the backend from
+ * submit() until reap() returns it. */
+struct storage_req {
+	enum storage_op op;
+	struct storage_file *file;
+	uint64_t offset;
+	uint64_t len;
+	void *buf;
+	void *owner;	/* the caller's (fio's io_u) */
+	int64_t result; /* bytes transferred, or -errno */
+	char err[STORAGE_ERR_LEN]; /* why, when result < 0 */
+};
+
+struct storage_backend {
+	const char *scheme;
+	const char *description;
+
+	/* Per-job context, created in the job's own process. */
+	int (*ctx_new)(const struct storage_conf *conf, struct storage_ctx **out, char *err,
+		       size_t errlen);
+	void (*ctx_free)(struct storage_ctx *ctx);
+
+	/* Size of an existing object; -ENOENT if there is none.  May run in fio's
+	 * parent process (before fork), so it must not leave threads, rings or
+	 * connections behind that a child would inherit. */
+	int (*stat)(const struct storage_conf *conf, const char *path, uint64_t *size, char *err,
+		    size_t errlen);
+	int (*unlink)(const struct storage_conf *conf, const char *path, char *err, size_t errlen);
+
+	int (*open)(struct storage_ctx *ctx, const char *path, int flags, struct storage_file **out,
+		    char *err, size_t errlen);
+	int (*close)(struct storage_ctx *ctx, struct storage_file *f, char *err, size_t errlen);
+	/* Grow a file opened for writing to at least size bytes (fio's layout). */
+	int (*extend)(struct storage_ctx *ctx, struct storage_file *f, uint64_t size, char *err,
+		      size_t errlen);
+	/* The descriptor behind a local file, or -1. */
+	int (*fd)(const struct storage_file *f);
+
+	/* 0 = queued; -EBUSY = no room now (retry after reaping); other -errno = failed
+	 * at once with req->err set (the request is not queued). */
+	int (*submit)(struct storage_ctx *ctx, struct storage_req *req);
+	/* Start every queued request; returns how many were started or -errno. */
+	int (*flush)(struct storage_ctx *ctx, char *err, size_t errlen);
+	/* Wait until at least min requests have completed (or timeout, NULL = no
+	 * limit) and store up to max of them in done[]; returns how many or -errno. */
+	int (*reap)(struct storage_ctx *ctx, struct storage_req **done, unsigned int min,
+		    unsigned int max, const struct timespec *timeout, char *err, size_t errlen);
+};
+
+/* A file name resolved against the storage root. */
+struct storage_target {
+	const struct storage_backend *backend;
+	char scheme[STORAGE_SCHEME_MAX];
+	char *path; /* malloc'd: a local path, or bucket/key for object stores */
+};
+
+/*
+ * Resolve fio's file name against the storage root URI (may be NULL or "").
+ * A file name that is itself a URI ("file:///x", fio's escaped "file\:///x")
+ * stands alone; otherwise it is a path or key under the root; with no root, a
+ * bare path means file://.  Unknown scheme → -EINVAL with a message naming it
+ * and the supported ones.
+ */
+int storage_resolve(const char *root, const char *name, struct storage_target *t, char *err,
+		    size_t errlen);
+void storage_target_free(struct storage_target *t);
+
+const struct storage_backend *storage_backend_find(const char *scheme);
+/* "file, direct" — the schemes this build serves. */
+const char *storage_schemes(void);
+
+extern const struct storage_backend storage_file_backend;
+extern const struct storage_backend storage_direct_backend;
+
+#endif
