@@ -182,6 +182,19 @@ static int fiodlio_open_file(struct thread_data *td, struct fio_file *f)
 	char err[STORAGE_ERR_LEN];
 	int flags = 0, ret;
 
+	/* fio's own engines would write (lay out) a file that is too short for a
+	 * reading job; a benchmark must not invent data, so say what is wrong. */
+	if (!td_write(td) && fio_file_size_known(f) && f->real_file_size != -1ULL &&
+	    f->io_size != -1ULL && f->file_offset + f->io_size > f->real_file_size) {
+		log_err("fio-dlio: %s: %s is %llu bytes but the job reads up to byte %llu "
+			"(offset %llu + size %llu); use a smaller size= or write the file first\n",
+			td->o.name, f->file_name, (unsigned long long)f->real_file_size,
+			(unsigned long long)(f->file_offset + f->io_size),
+			(unsigned long long)f->file_offset, (unsigned long long)f->io_size);
+		td_verror(td, EINVAL, "open_file");
+		return 1;
+	}
+
 	ff = calloc(1, sizeof(*ff));
 	if (!ff) {
 		td_verror(td, ENOMEM, "open_file");
