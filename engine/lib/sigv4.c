@@ -91,20 +91,26 @@ static void hex_encode(const unsigned char *in, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
-static int is_unreserved(unsigned char c)
-{
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-	       c == '-' || c == '.' || c == '_' || c == '~';
-}
+/* 1: unreserved (never encoded), 2: '/' (kept in paths). A table, because encoding the
+ * path and query is the largest share of a signature's cost. */
+static const unsigned char uri_class[256] = {
+	['A' ... 'Z'] = 1, ['a' ... 'z'] = 1, ['0' ... '9'] = 1,
+	['-'] = 1, ['.'] = 1, ['_'] = 1, ['~'] = 1, ['/'] = 2,
+};
 
 static void sb_uri_encode(struct sbuf *b, const char *in, size_t len, int keep_slash)
 {
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)in[i];
+	const unsigned char keep = keep_slash ? 3 : 1;
+	size_t i = 0;
 
-		if (is_unreserved(c) || (keep_slash && c == '/')) {
-			sb_chr(b, (char)c);
-		} else {
+	while (i < len) {
+		size_t run = i;
+
+		while (i < len && (uri_class[(unsigned char)in[i]] & keep))
+			i++;
+		sb_add(b, in + run, i - run);
+		if (i < len) {
+			unsigned char c = (unsigned char)in[i++];
 			char e[3] = { '%', hexdig_upper[c >> 4], hexdig_upper[c & 15] };
 
 			sb_add(b, e, 3);
@@ -550,6 +556,8 @@ struct stages {
 	size_t sh_len;
 	char sts[256 + MAX_REGION + MAX_SERVICE];
 	size_t sts_len;
+	const char *scope; /* "date/region/service/aws4_request", inside sts */
+	size_t scope_len;
 };
 
 static int make_stages(struct s3_sigv4_signer *s, const struct s3_sigv4_request *req, time_t now,
@@ -599,12 +607,15 @@ static int make_stages(struct s3_sigv4_signer *s, const struct s3_sigv4_request 
 	sb_str(&sts, ALGORITHM "\n");
 	sb_str(&sts, st->amz_date);
 	sb_chr(&sts, '\n');
+	st->scope = st->sts + sts.len;
 	sb_add(&sts, st->amz_date, 8);
 	sb_chr(&sts, '/');
 	sb_str(&sts, s->region);
 	sb_chr(&sts, '/');
 	sb_str(&sts, s->service);
-	sb_str(&sts, "/aws4_request\n");
+	sb_str(&sts, "/aws4_request");
+	st->scope_len = (size_t)(st->sts + sts.len - st->scope);
+	sb_chr(&sts, '\n');
 	sb_str(&sts, hex);
 	if (sts.overflow) {
 		set_err(err, errlen, "string to sign too long");
@@ -687,7 +698,7 @@ int s3_sigv4_sign(struct s3_sigv4_signer *s, const struct s3_sigv4_request *req,
 	struct stages st;
 	unsigned char sig[32];
 	size_t siglen = 0;
-	int n, ret;
+	int ret;
 
 	ret = make_stages(s, req, now, &st, err, errlen);
 	if (ret)
@@ -704,17 +715,29 @@ int s3_sigv4_sign(struct s3_sigv4_signer *s, const struct s3_sigv4_request *req,
 	}
 	hex_encode(sig, 32, out->signature);
 	memcpy(out->amz_date, st.amz_date, sizeof(out->amz_date));
-	snprintf(out->payload_hash, sizeof(out->payload_hash), "%s",
-		 st.payload_hash ? st.payload_hash : "");
+	if (st.payload_hash)
+		memcpy(out->payload_hash, st.payload_hash, strlen(st.payload_hash) + 1);
+	else
+		out->payload_hash[0] = '\0';
 	out->security_token = s->token;
-	n = snprintf(out->authorization, sizeof(out->authorization),
-		     ALGORITHM " Credential=%s/%.8s/%s/%s/aws4_request, SignedHeaders=%s, "
-			       "Signature=%s",
-		     s->access_key, st.amz_date, s->region, s->service, st.sh, out->signature);
-	if (n < 0 || (size_t)n >= sizeof(out->authorization)) {
-		set_err(err, errlen, "Authorization header longer than %d bytes",
-			S3_SIGV4_AUTH_MAX);
-		return -ENOSPC;
+	{
+		struct sbuf a = { out->authorization, 0, sizeof(out->authorization) - 1, 0 };
+
+		sb_str(&a, ALGORITHM " Credential=");
+		sb_str(&a, s->access_key);
+		sb_chr(&a, '/');
+		/* the scope is the string to sign's third line */
+		sb_add(&a, st.scope, st.scope_len);
+		sb_str(&a, ", SignedHeaders=");
+		sb_add(&a, st.sh, st.sh_len);
+		sb_str(&a, ", Signature=");
+		sb_add(&a, out->signature, 64);
+		if (a.overflow) {
+			set_err(err, errlen, "Authorization header longer than %d bytes",
+				S3_SIGV4_AUTH_MAX);
+			return -ENOSPC;
+		}
+		out->authorization[a.len] = '\0';
 	}
 	return 0;
 }
