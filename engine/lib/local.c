@@ -37,6 +37,31 @@ struct storage_ctx {
 	unsigned int queued;
 };
 
+/*
+ * The same ring set-up as fio's own io_uring engine (CQ sized to the depth,
+ * cooperative and deferred task work for a single submitter), falling back
+ * step by step on kernels that lack a flag.
+ */
+static int ring_init(struct io_uring *ring, unsigned int entries)
+{
+	static const unsigned int flag_sets[] = {
+		IORING_SETUP_CQSIZE | IORING_SETUP_COOP_TASKRUN | IORING_SETUP_SINGLE_ISSUER |
+			IORING_SETUP_DEFER_TASKRUN,
+		IORING_SETUP_CQSIZE | IORING_SETUP_COOP_TASKRUN,
+		IORING_SETUP_CQSIZE,
+	};
+	int ret = -EINVAL;
+
+	for (size_t i = 0; i < sizeof(flag_sets) / sizeof(flag_sets[0]); i++) {
+		struct io_uring_params p = { .flags = flag_sets[i], .cq_entries = entries };
+
+		ret = io_uring_queue_init_params(entries, ring, &p);
+		if (ret != -EINVAL)
+			break;
+	}
+	return ret;
+}
+
 static int local_ctx_new(const struct storage_conf *conf, bool direct_scheme,
 			 struct storage_ctx **out, char *err, size_t errlen)
 {
@@ -48,7 +73,7 @@ static int local_ctx_new(const struct storage_conf *conf, bool direct_scheme,
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	ret = io_uring_queue_init(entries, &ctx->ring, 0);
+	ret = ring_init(&ctx->ring, entries);
 	if (ret < 0) {
 		snprintf(err, errlen, "io_uring_queue_init(%u entries) failed: %s%s", entries,
 			 strerror(-ret),
@@ -327,8 +352,9 @@ static int local_flush(struct storage_ctx *ctx, char *err, size_t errlen)
 
 	if (!ctx->queued)
 		return 0;
+	/* Entering with GETEVENTS also runs deferred completion work, as fio's engine does. */
 	do
-		ret = io_uring_submit(&ctx->ring);
+		ret = io_uring_submit_and_get_events(&ctx->ring);
 	while (ret == -EINTR);
 	if (ret < 0) {
 		snprintf(err, errlen, "io_uring_submit: %s", strerror(-ret));
@@ -357,6 +383,7 @@ static int local_reap(struct storage_ctx *ctx, struct storage_req **done, unsign
 	struct __kernel_timespec ts, *tsp = NULL;
 	struct io_uring_cqe *cqe;
 	unsigned int n = 0;
+	bool polled = false;
 	int ret;
 
 	/* fio commits before it reaps, but a queued request must never wait unseen. */
@@ -380,8 +407,19 @@ static int local_reap(struct storage_ctx *ctx, struct storage_req **done, unsign
 				break;
 		}
 		io_uring_cq_advance(&ctx->ring, seen);
-		if (n >= min)
+		if (n >= min && (n || polled))
 			break;
+		if (!min) {
+			/* A poll: with deferred task work, completions only appear once the
+			 * ring is entered. */
+			polled = true;
+			ret = io_uring_get_events(&ctx->ring);
+			if (ret < 0 && ret != -EINTR && ret != -EAGAIN) {
+				snprintf(err, errlen, "io_uring_get_events: %s", strerror(-ret));
+				return ret;
+			}
+			continue;
+		}
 
 		ret = io_uring_wait_cqes(&ctx->ring, &cqe, min - n, tsp, NULL);
 		if (ret == -ETIME || (ret == -EINTR && tsp))
