@@ -7,6 +7,9 @@
 #   FIO_SRC=<dir>        use this fio source tree (a self-built fio) instead of apt-get source
 #   FIO=<path>           the fio binary that will load the engine (default: fio on PATH)
 
+SHELL      := /bin/bash
+.SHELLFLAGS := -o pipefail -c
+
 FIO        ?= fio
 PREFIX     ?= /usr/local
 DESTDIR    ?=
@@ -59,7 +62,7 @@ ABI_TEST_ENGINES := $(OUT)/test/fio-dlio-wrongversion.so $(OUT)/test/fio-dlio-wr
 FIO_CFLAGS = -include $(FIO_CFG) -isystem $(FIO_INC) -Iengine -DFIO_INC_DEBUG \
              -DFIODLIO_FIO_VERSION='"$(FIO_VERSION)"' -DFIODLIO_SRCDIR='"$(CURDIR)"'
 
-.PHONY: all engine translator check unit integration install uninstall clean distclean \
+.PHONY: all engine translator check unit integration run install uninstall clean distclean \
         check-symbols fio-config format
 .DELETE_ON_ERROR:
 
@@ -110,14 +113,23 @@ $(OUT)/tests/%: tests/unit/%.c $(LIBA)
 check-symbols: $(ENGINE)
 	scripts/check-symbols '$(ENGINE)' '$(FIO)'
 
+# FIODLIO_CI=1 (set by .ci/run) turns every skipped test into a failure.
 unit: $(UNIT_BINS)
-	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
+	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t 2>&1 | tee $(OUT)/tests/last.log; \
+		if [ "$${FIODLIO_CI:-0}" = 1 ] && grep -q 'SKIPPED' $(OUT)/tests/last.log; then \
+			echo "unit: $$t skipped tests, which CI does not allow" >&2; exit 1; fi; done
 
 integration: $(ENGINE) $(TRANSLATOR) $(ABI_TEST_ENGINES)
 	FIODLIO_BUILD='$(abspath $(OUT))' FIODLIO_SANITIZE='$(SANITIZE)' FIO='$(FIO)' \
 		$(PYTHON) -m pytest -q tests/integration $(PYTEST_ARGS)
 
 check: check-symbols unit integration
+
+DEMO_DIR ?= $(abspath build/demo)
+# The set-up check from the README: a representative job through the engine.
+run: $(ENGINE)
+	FIODLIO_ENGINE='$(abspath $(ENGINE))' FIODLIO_DATA='$(DEMO_DIR)' $(FIO) jobfiles/local-demo.fio
+	rm -rf '$(DEMO_DIR)'
 
 install: $(ENGINE) $(TRANSLATOR)
 	install -d '$(DESTDIR)$(PREFIX)/lib/fio-dlio' '$(DESTDIR)$(PREFIX)/bin' \

@@ -22,3 +22,18 @@ def workdir():
     os.makedirs(d)
     yield d
     shutil.rmtree(d, ignore_errors=True)
+
+
+# CI has every prerequisite: a skipped test there is a failure.
+_skipped = []
+
+
+def pytest_runtest_logreport(report):
+    if report.skipped:
+        _skipped.append(report.nodeid)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if os.environ.get("FIODLIO_CI") == "1" and _skipped:
+        print("\nCI does not allow skipped tests: " + ", ".join(_skipped))
+        session.exitstatus = 1
