@@ -78,6 +78,10 @@ def run(args, expect_error=False, engine=None, jobfile=None, timeout=600, cwd=No
         cmd.append(jobfile)
     else:
         cmd += ["--name=job", "--ioengine=external:" + engine] + list(args)
+    if cwd is None:
+        # fio drops verify state files into its working directory on failures
+        cwd = os.path.join(BUILD, "test-data")
+        os.makedirs(cwd, exist_ok=True)
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=_env(), cwd=cwd)
     data = check_result(p.returncode, p.stdout, p.stderr, expect_error)
     return Result(p.returncode, p.stdout, p.stderr, data)
