@@ -17,6 +17,34 @@ struct fiodlio_options {
 	void *pad; /* fio parks td here while parsing; must be first */
 	char *uri;
 	unsigned int mkdirs;
+
+	char *ca_file;
+	unsigned int insecure;
+	unsigned int retries;
+	unsigned int connect_timeout_ms;
+	unsigned int io_timeout_s;
+	unsigned int http_verbose;
+
+	char *s3_endpoint;
+	char *s3_region;
+	char *s3_access_key;
+	char *s3_secret_key;
+	char *s3_session_token;
+	char *s3_profile;
+	unsigned int s3_anonymous;
+	unsigned int s3_addressing;
+	unsigned int s3_signed_payload;
+	unsigned long long s3_part_size;
+	unsigned int s3_create_bucket;
+
+	char *az_endpoint;
+	char *az_account_key;
+	char *az_sas_token;
+	char *az_connection_string;
+	char *az_bearer_token;
+	unsigned int az_anonymous;
+	unsigned long long az_block_size;
+	unsigned int az_create_container;
 };
 
 struct fiodlio_job {
@@ -37,32 +65,138 @@ struct fiodlio_file {
 	struct storage_target target;
 };
 
+#define OPT(n, ln, t, field, h, d)                                                         \
+	{                                                                                   \
+		.name = n, .lname = ln, .type = t, .off1 = offsetof(struct fiodlio_options, field), \
+		.help = h, .def = d, .category = FIO_OPT_C_ENGINE, .group = FIO_OPT_G_INVALID,    \
+	}
+
 static struct fio_option options[] = {
+	OPT("uri", "fio-dlio storage root", FIO_OPT_STR_STORE, uri,
+	    "Storage root URI (file:///dir, direct:///dir, s3://bucket/prefix, "
+	    "az://account/container/prefix); fio's file names are paths or keys under it. "
+	    "Empty: file names are paths or escaped URIs (filename=file\\:///dir/f)",
+	    NULL),
+	OPT("mkdirs", "fio-dlio create parent directories", FIO_OPT_BOOL, mkdirs,
+	    "Create missing parent directories of local files that are written", "1"),
+
+	OPT("ca_file", "fio-dlio CA bundle", FIO_OPT_STR_STORE, ca_file,
+	    "s3/az: CA certificates (PEM) to verify the server with (default: system store; "
+	    "S3 also AWS_CA_BUNDLE)",
+	    NULL),
+	OPT("insecure", "fio-dlio no TLS verification", FIO_OPT_BOOL, insecure,
+	    "s3/az: do not verify the server's TLS certificate and host name (unsafe)", "0"),
+	OPT("retries", "fio-dlio retries", FIO_OPT_INT, retries,
+	    "s3/az: retries of a request after a 5xx/429 status, a timeout or a reset, with "
+	    "exponential backoff and jitter",
+	    "5"),
+	OPT("connect_timeout", "fio-dlio connect timeout", FIO_OPT_INT, connect_timeout_ms,
+	    "s3/az: connection timeout in milliseconds", "10000"),
+	OPT("io_timeout", "fio-dlio stall timeout", FIO_OPT_INT, io_timeout_s,
+	    "s3/az: abort (and retry) a transfer that moves no data for this many seconds", "30"),
+	OPT("http_verbose", "fio-dlio HTTP trace", FIO_OPT_BOOL, http_verbose,
+	    "s3/az: libcurl's request trace on stderr (shows headers; signatures, not keys)",
+	    "0"),
+
+	OPT("s3_endpoint", "S3 endpoint", FIO_OPT_STR_STORE, s3_endpoint,
+	    "S3 endpoint URL (default: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, the profile's "
+	    "endpoint_url, else AWS for the region)",
+	    NULL),
+	OPT("s3_region", "S3 region", FIO_OPT_STR_STORE, s3_region,
+	    "S3 region (default: AWS_REGION, AWS_DEFAULT_REGION, the profile, us-east-1)", NULL),
+	OPT("s3_access_key", "S3 access key id", FIO_OPT_STR_STORE, s3_access_key,
+	    "S3 access key id (default: AWS_ACCESS_KEY_ID, then ~/.aws files)", NULL),
+	OPT("s3_secret_key", "S3 secret key", FIO_OPT_STR_STORE, s3_secret_key,
+	    "S3 secret access key (prefer AWS_SECRET_ACCESS_KEY or ~/.aws/credentials: job "
+	    "options travel with the job file)",
+	    NULL),
+	OPT("s3_session_token", "S3 session token", FIO_OPT_STR_STORE, s3_session_token,
+	    "S3 session token for temporary credentials (default: AWS_SESSION_TOKEN)", NULL),
+	OPT("s3_profile", "S3 profile", FIO_OPT_STR_STORE, s3_profile,
+	    "Profile in ~/.aws/credentials and ~/.aws/config (default: AWS_PROFILE, default)",
+	    NULL),
+	OPT("s3_anonymous", "S3 anonymous", FIO_OPT_BOOL, s3_anonymous,
+	    "Send unsigned (anonymous) S3 requests", "0"),
 	{
-		.name = "uri",
-		.lname = "fio-dlio storage root",
-		.type = FIO_OPT_STR_STORE,
-		.off1 = offsetof(struct fiodlio_options, uri),
-		.help = "Storage root URI (file:///dir, direct:///dir); fio's file names are "
-			"paths under it. Empty: file names are paths or escaped URIs "
-			"(filename=file\\:///dir/f)",
+		.name = "s3_addressing",
+		.lname = "S3 addressing style",
+		.type = FIO_OPT_STR,
+		.off1 = offsetof(struct fiodlio_options, s3_addressing),
+		.help = "S3 URL style",
+		.def = "auto",
+		.posval =
+			{
+				{ .ival = "auto",
+				  .oval = STORAGE_S3_AUTO,
+				  .help = "path-style for custom endpoints, virtual-hosted for AWS" },
+				{ .ival = "path",
+				  .oval = STORAGE_S3_PATH,
+				  .help = "endpoint/bucket/key" },
+				{ .ival = "virtual",
+				  .oval = STORAGE_S3_VIRTUAL,
+				  .help = "bucket.endpoint/key" },
+			},
 		.category = FIO_OPT_C_ENGINE,
 		.group = FIO_OPT_G_INVALID,
 	},
-	{
-		.name = "mkdirs",
-		.lname = "fio-dlio create parent directories",
-		.type = FIO_OPT_BOOL,
-		.off1 = offsetof(struct fiodlio_options, mkdirs),
-		.help = "Create missing parent directories of files that are written",
-		.def = "1",
-		.category = FIO_OPT_C_ENGINE,
-		.group = FIO_OPT_G_INVALID,
-	},
+	OPT("s3_signed_payload", "S3 signed payload", FIO_OPT_BOOL, s3_signed_payload,
+	    "Sign request bodies with their SHA-256 instead of UNSIGNED-PAYLOAD", "0"),
+	OPT("s3_part_size", "S3 multipart part size", FIO_OPT_STR_VAL, s3_part_size,
+	    "Multipart upload part size (0: one part per fio write; at least 5 MiB except the "
+	    "last part)",
+	    "0"),
+	OPT("s3_create_bucket", "S3 create bucket", FIO_OPT_BOOL, s3_create_bucket,
+	    "Create the bucket if it does not exist", "0"),
+
+	OPT("az_endpoint", "Azure blob endpoint", FIO_OPT_STR_STORE, az_endpoint,
+	    "Blob service endpoint (default: from the connection string, else "
+	    "https://<account>.blob.core.windows.net)",
+	    NULL),
+	OPT("az_account_key", "Azure account key", FIO_OPT_STR_STORE, az_account_key,
+	    "Storage account key for SharedKey (default: AZURE_STORAGE_KEY; prefer the "
+	    "environment: job options travel with the job file)",
+	    NULL),
+	OPT("az_sas_token", "Azure SAS token", FIO_OPT_STR_STORE, az_sas_token,
+	    "Shared access signature (default: AZURE_STORAGE_SAS_TOKEN)", NULL),
+	OPT("az_connection_string", "Azure connection string", FIO_OPT_STR_STORE,
+	    az_connection_string,
+	    "Storage connection string (default: AZURE_STORAGE_CONNECTION_STRING)", NULL),
+	OPT("az_bearer_token", "Azure bearer token", FIO_OPT_STR_STORE, az_bearer_token,
+	    "OAuth bearer token obtained elsewhere (default: AZURE_STORAGE_BEARER_TOKEN)", NULL),
+	OPT("az_anonymous", "Azure anonymous", FIO_OPT_BOOL, az_anonymous,
+	    "Send unauthenticated Azure requests (public containers)", "0"),
+	OPT("az_block_size", "Azure block size", FIO_OPT_STR_VAL, az_block_size,
+	    "Put Block size for blobs written in several requests (0: one block per fio write)",
+	    "0"),
+	OPT("az_create_container", "Azure create container", FIO_OPT_BOOL, az_create_container,
+	    "Create the container if it does not exist", "0"),
 	{
 		.name = NULL,
 	},
 };
+
+/* Options whose values must not reach fio's output (its JSON lists job options). */
+static const char *const secret_options[] = {
+	"s3_secret_key", "s3_session_token", "az_account_key",
+	"az_sas_token",	 "az_connection_string", "az_bearer_token",
+};
+
+static void hide_secrets(struct thread_data *td)
+{
+	struct flist_head *entry;
+
+	flist_for_each(entry, &td->opt_list) {
+		struct print_option *p = flist_entry(entry, struct print_option, list);
+
+		for (size_t i = 0; i < sizeof(secret_options) / sizeof(secret_options[0]); i++) {
+			if (p->name && !strcmp(p->name, secret_options[i]) && p->value &&
+			    strcmp(p->value, "<hidden>")) {
+				free(p->value);
+				p->value = strdup("<hidden>");
+			}
+		}
+	}
+}
 
 static void conf_from_td(struct thread_data *td, struct storage_conf *conf)
 {
@@ -73,6 +207,35 @@ static void conf_from_td(struct thread_data *td, struct storage_conf *conf)
 	conf->sync_io = td->o.sync_io;
 	conf->mkdirs = o->mkdirs;
 	conf->depth = td->o.iodepth ? td->o.iodepth : 1;
+	conf->writes = td_write(td);
+
+	conf->ca_file = o->ca_file;
+	conf->insecure = o->insecure;
+	conf->retries = o->retries;
+	conf->connect_timeout_ms = o->connect_timeout_ms;
+	conf->io_timeout_s = o->io_timeout_s;
+	conf->http_verbose = o->http_verbose;
+
+	conf->s3_endpoint = o->s3_endpoint;
+	conf->s3_region = o->s3_region;
+	conf->s3_access_key = o->s3_access_key;
+	conf->s3_secret_key = o->s3_secret_key;
+	conf->s3_session_token = o->s3_session_token;
+	conf->s3_profile = o->s3_profile;
+	conf->s3_anonymous = o->s3_anonymous;
+	conf->s3_addressing = (enum storage_s3_addressing)o->s3_addressing;
+	conf->s3_signed_payload = o->s3_signed_payload;
+	conf->s3_part_size = o->s3_part_size;
+	conf->s3_create_bucket = o->s3_create_bucket;
+
+	conf->az_endpoint = o->az_endpoint;
+	conf->az_account_key = o->az_account_key;
+	conf->az_sas_token = o->az_sas_token;
+	conf->az_connection_string = o->az_connection_string;
+	conf->az_bearer_token = o->az_bearer_token;
+	conf->az_anonymous = o->az_anonymous;
+	conf->az_block_size = o->az_block_size;
+	conf->az_create_container = o->az_create_container;
 }
 
 static int resolve(struct thread_data *td, const char *name, struct storage_target *t)
@@ -112,6 +275,7 @@ static int fiodlio_init(struct thread_data *td)
 			td->o.name);
 		return 1;
 	}
+	hide_secrets(td);
 	job = calloc(1, sizeof(*job));
 	if (!job)
 		return 1;
@@ -140,6 +304,13 @@ static void fiodlio_cleanup(struct thread_data *td)
 
 	if (!job)
 		return;
+	if (job->ctx && job->backend->summary) {
+		char line[512] = "";
+
+		job->backend->summary(job->ctx, line, sizeof(line));
+		if (line[0])
+			log_info("fio-dlio: %s: %s\n", td->o.name, line);
+	}
 	if (job->ctx)
 		job->backend->ctx_free(job->ctx);
 	free(job->done);
@@ -172,6 +343,13 @@ static int job_ctx(struct thread_data *td, struct fiodlio_job *job,
 	}
 	job->backend = t->backend;
 	snprintf(job->scheme, sizeof(job->scheme), "%s", t->scheme);
+	if (job->backend->describe) {
+		char line[512] = "";
+
+		job->backend->describe(job->ctx, line, sizeof(line));
+		if (line[0])
+			log_info("fio-dlio: %s: %s\n", td->o.name, line);
+	}
 	return 0;
 }
 
@@ -275,6 +453,7 @@ static int fiodlio_get_file_size(struct thread_data *td, struct fio_file *f)
 	uint64_t size = 0;
 	int ret;
 
+	hide_secrets(td);
 	if (fio_file_size_known(f))
 		return 0;
 	ret = resolve(td, f->file_name, &t);

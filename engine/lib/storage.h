@@ -30,13 +30,58 @@ enum storage_op {
 #define STORAGE_O_WRITE  0x1
 #define STORAGE_O_CREATE 0x2
 
-/* Settings every backend may read; filled from the engine's options. */
-struct storage_conf {
-	bool direct;	   /* O_DIRECT for local files (direct=1 or direct://) */
-	bool mkdirs;	   /* create missing parent directories on write */
-	bool sync_io;	   /* O_SYNC (fio's sync=1) */
-	unsigned int depth; /* requests in flight at most (fio's iodepth) */
+enum storage_s3_addressing {
+	STORAGE_S3_AUTO,    /* path-style for custom endpoints, virtual-hosted for AWS */
+	STORAGE_S3_PATH,    /* https://endpoint/bucket/key */
+	STORAGE_S3_VIRTUAL, /* https://bucket.endpoint/key */
 };
+
+/*
+ * Settings every backend may read; filled from the engine's options (see the
+ * option table in engine/fio/engine.c).  Strings are NULL when not set; a
+ * backend falls back to the environment and its defaults.
+ */
+struct storage_conf {
+	bool direct;	    /* O_DIRECT for local files (direct=1 or direct://) */
+	bool mkdirs;	    /* create missing parent directories on write */
+	bool sync_io;	    /* O_SYNC (fio's sync=1) */
+	unsigned int depth; /* requests in flight at most (fio's iodepth) */
+	bool writes;	    /* the job writes (fio's rw has a write part) */
+
+	/* HTTP, for s3:// and az:// */
+	const char *ca_file;		/* CA bundle; NULL: system store (or AWS_CA_BUNDLE) */
+	bool insecure;			/* no TLS verification */
+	unsigned int retries;		/* attempts after the first */
+	unsigned int connect_timeout_ms;
+	unsigned int io_timeout_s;	/* abort a transfer stalled this long */
+	bool http_verbose;		/* libcurl's trace on stderr */
+
+	/* s3:// */
+	const char *s3_endpoint;
+	const char *s3_region;
+	const char *s3_access_key;
+	const char *s3_secret_key;
+	const char *s3_session_token;
+	const char *s3_profile;
+	bool s3_anonymous;
+	enum storage_s3_addressing s3_addressing;
+	bool s3_signed_payload;
+	uint64_t s3_part_size;
+	bool s3_create_bucket;
+
+	/* az:// */
+	const char *az_endpoint;
+	const char *az_account_key;
+	const char *az_sas_token;
+	const char *az_connection_string;
+	const char *az_bearer_token;
+	bool az_anonymous;
+	uint64_t az_block_size;
+	bool az_create_container;
+};
+
+/* Called by list() for each object found: its path (as open() takes it) and size. */
+typedef int (*storage_list_fn)(void *arg, const char *path, uint64_t size);
 
 struct storage_file;
 struct storage_ctx;
@@ -78,6 +123,16 @@ struct storage_backend {
 		      size_t errlen);
 	/* The descriptor behind a local file, or -1. */
 	int (*fd)(const struct storage_file *f);
+
+	/* Every object whose path starts with prefix (a "directory" ending in '/'),
+	 * in name order.  Optional.  Like stat(), may run in fio's parent process. */
+	int (*list)(const struct storage_conf *conf, const char *prefix, storage_list_fn fn,
+		    void *arg, char *err, size_t errlen);
+	/* One line for the job's output once the context exists (e.g. which
+	 * credentials were used — never a secret), and one at the end (e.g. retry
+	 * counts).  Optional; an empty line is not printed. */
+	void (*describe)(struct storage_ctx *ctx, char *buf, size_t len);
+	void (*summary)(struct storage_ctx *ctx, char *buf, size_t len);
 
 	/* 0 = queued; -EBUSY = no room now (retry after reaping); other -errno = failed
 	 * at once with req->err set (the request is not queued). */

@@ -169,3 +169,13 @@ def test_enghelp_lists_options():
     assert rc == 0, err
     assert "uri" in out and "Storage root URI" in out
     assert "mkdirs" in out
+
+
+def test_secret_options_are_hidden_from_fio_output(workdir):
+    res = run(["--uri=file://" + workdir, "--rw=write", "--bs=4k", "--size=64k",
+               "--s3_secret_key=NOT-TO-BE-SEEN-1", "--az_account_key=NOT-TO-BE-SEEN-2",
+               "--az_sas_token=NOT-TO-BE-SEEN-3", "--retries=2"])
+    assert "NOT-TO-BE-SEEN" not in res.stdout + res.stderr
+    opts = res.jobs[0]["job options"]
+    assert opts["s3_secret_key"] == "<hidden>"
+    assert opts["retries"] == "2"
