@@ -115,9 +115,11 @@ check-symbols: $(ENGINE)
 
 # FIODLIO_CI=1 (set by .ci/run) turns every skipped test into a failure.
 unit: $(UNIT_BINS)
-	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t 2>&1 | tee $(OUT)/tests/last.log; \
-		if [ "$${FIODLIO_CI:-0}" = 1 ] && grep -q 'SKIPPED' $(OUT)/tests/last.log; then \
-			echo "unit: $$t skipped tests, which CI does not allow" >&2; exit 1; fi; done
+	@failed=""; for t in $(UNIT_BINS); do echo "== $$t"; \
+		if ! $$t > $$t.log 2>&1; then failed="$$failed $$t"; fi; cat $$t.log; \
+		if [ "$${FIODLIO_CI:-0}" = 1 ] && grep -q 'SKIPPED' $$t.log; then \
+			echo "unit: $$t skipped tests, which CI does not allow" >&2; failed="$$failed $$t"; fi; \
+	done; if [ -n "$$failed" ]; then echo "unit: FAILED:$$failed" >&2; exit 1; fi
 
 integration: $(ENGINE) $(TRANSLATOR) $(ABI_TEST_ENGINES)
 	FIODLIO_BUILD='$(abspath $(OUT))' FIODLIO_SANITIZE='$(SANITIZE)' FIO='$(FIO)' \
