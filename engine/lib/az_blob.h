@@ -33,4 +33,22 @@ size_t az_blob_block_list_size(uint64_t nblocks);
 /* The Put Block List body committing blocks 0..n-1 (as Latest) in order. */
 int az_blob_block_list_xml(uint64_t nblocks, char *out, size_t outsz);
 
+/* The same for blocks named by arbitrary indexes (the engine uses byte offsets, so any write
+ * pattern yields ids that sort in blob order), committed in the order given. */
+int az_blob_block_list_xml_ids(const uint64_t *ids, size_t n, char *out, size_t outsz);
+
+/* The text of the first <tag>...</tag> in xml[0..len), XML entities decoded, truncated to fit
+ * (an error message is still useful cut short). Returns its length, or -ENOENT. */
+int az_blob_xml_text(const char *xml, size_t len, const char *tag, char *out, size_t outsz);
+
+/* Called for each blob of a List Blobs page: its full name and Content-Length. Non-zero stops
+ * the walk and is returned. */
+typedef int (*az_blob_list_fn)(void *arg, const char *name, uint64_t size);
+
+/* Walks a List Blobs response body. The continuation marker (empty on the last page) goes to
+ * marker. Returns the number of blobs, -EINVAL on a malformed body, -ENAMETOOLONG when a name
+ * or the marker does not fit, or what fn returned. */
+int az_blob_parse_list(const char *xml, size_t len, az_blob_list_fn fn, void *arg, char *marker,
+		       size_t markersz);
+
 #endif
