@@ -433,6 +433,34 @@ static int key_index(const char *path)
 	return -1;
 }
 
+size_t dlio_config_nkeys(void)
+{
+	return NKEYS;
+}
+
+int dlio_config_key_info(const struct dlio_config *cfg, size_t i, struct dlio_key_info *ki)
+{
+	static const enum dlio_key_kind kinds[] = {
+		[K_BOOL] = DLIO_KEY_BOOL,	    [K_INT] = DLIO_KEY_INT,
+		[K_FLOAT] = DLIO_KEY_FLOAT,	    [K_STR] = DLIO_KEY_STR,
+		[K_PATH] = DLIO_KEY_STR,	    [K_RAWSTR] = DLIO_KEY_STR,
+		[K_ENUM] = DLIO_KEY_ENUM,	    [K_INTLIST] = DLIO_KEY_INTLIST,
+		[K_STRLIST] = DLIO_KEY_STRLIST,	    [K_TIME] = DLIO_KEY_TIME,
+		[K_TIMESTDEV] = DLIO_KEY_TIMESTDEV, [K_OPTS] = DLIO_KEY_OPTS,
+		[K_PRESENT] = DLIO_KEY_PRESENT,	    [K_SECTION] = DLIO_KEY_SECTION,
+		[K_IGNORED] = DLIO_KEY_SECTION,
+	};
+
+	if (i >= NKEYS)
+		return -ERANGE;
+	ki->path = keys[i].path;
+	ki->kind = kinds[keys[i].kind];
+	ki->value = (const char *)cfg + keys[i].off;
+	ki->names = keys[i].kind == K_ENUM ? keys[i].names : NULL;
+	ki->set = cfg->key_set[i];
+	return 0;
+}
+
 int dlio_config_is_set(const struct dlio_config *cfg, const char *key)
 {
 	int i = key_index(key);

@@ -310,6 +310,32 @@ int dlio_config_file_shuffle_on(const struct dlio_config *cfg);
 /* index path closes every file after each sample unless read_type was given at all */
 int dlio_config_keep_files_open(const struct dlio_config *cfg);
 
+/* The key table, for code that writes a config back out as YAML (dlio_config_emit_flow). */
+enum dlio_key_kind {
+	DLIO_KEY_SECTION, /* a mapping, or a key DLIO ignores: nothing to write */
+	DLIO_KEY_BOOL,	  /* int */
+	DLIO_KEY_INT,	  /* int64_t */
+	DLIO_KEY_FLOAT,	  /* double */
+	DLIO_KEY_STR,	  /* char[] */
+	DLIO_KEY_ENUM,	  /* int, index into names */
+	DLIO_KEY_INTLIST, /* struct dlio_i64_list */
+	DLIO_KEY_STRLIST, /* struct dlio_str_list */
+	DLIO_KEY_TIME,	  /* struct dlio_time */
+	DLIO_KEY_TIMESTDEV, /* struct dlio_time, whose stdev this key sets */
+	DLIO_KEY_OPTS,	  /* cfg->storage.options */
+	DLIO_KEY_PRESENT, /* int: the mapping was given */
+};
+struct dlio_key_info {
+	const char *path; /* dotted YAML path */
+	enum dlio_key_kind kind;
+	const void *value; /* inside the config */
+	const char *const *names; /* DLIO_KEY_ENUM */
+	int set;		  /* given in the YAML or by an override */
+};
+size_t dlio_config_nkeys(void);
+/* 0, or -ERANGE past the end */
+int dlio_config_key_info(const struct dlio_config *cfg, size_t i, struct dlio_key_info *ki);
+
 const char *dlio_quirk_name(enum dlio_quirk q);
 const char *dlio_quirk_explain(enum dlio_quirk q);
 static inline int dlio_config_has_quirk(const struct dlio_config *cfg, enum dlio_quirk q)
