@@ -27,11 +27,13 @@ FIO_DIR  := build/$(FIO_VERSION)
 FIO_CFG  := $(FIO_DIR)/cfg/config-host.h
 FIO_INC   = $(shell cat $(FIO_DIR)/cfg/src-path 2>/dev/null)
 
+# BUILD_DIR: where objects and binaries go (the fetched fio source stays in build/)
+BUILD_DIR  ?= build
 ifeq ($(SANITIZE),1)
-OUT      := build/san
+OUT      := $(BUILD_DIR)/san
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 else
-OUT      := build
+OUT      := $(BUILD_DIR)
 SANFLAGS :=
 endif
 
@@ -39,7 +41,7 @@ CFLAGS   ?= -O2 -g
 WARN     := -Wall -Wextra -Werror
 BASEFLAGS := -std=gnu11 -fPIC -D_GNU_SOURCE -D_LARGEFILE_SOURCE -D_FILE_OFFSET_BITS=64 \
              $(WARN) $(SANFLAGS)
-LIBS     := -luring -lcurl -lssl -lcrypto -lyaml -lpthread -lm
+LIBS     := -luring -lcurl -lssl -lcrypto -lyaml -lz -lpthread -lm
 
 # Code that does not include fio's headers: shared by the engine, the translator and unit tests.
 LIB_SRCS := $(wildcard engine/lib/*.c) $(wildcard engine/dlio/*.c)

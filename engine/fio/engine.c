@@ -11,53 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dlio_mode.h"
+#include "listing.h"
 #include "lib/storage.h"
-
-struct fiodlio_options {
-	void *pad; /* fio parks td here while parsing; must be first */
-	char *uri;
-	unsigned int mkdirs;
-
-	char *ca_file;
-	unsigned int insecure;
-	unsigned int retries;
-	unsigned int connect_timeout_ms;
-	unsigned int io_timeout_s;
-	unsigned int http_verbose;
-
-	char *s3_endpoint;
-	char *s3_region;
-	char *s3_access_key;
-	char *s3_secret_key;
-	char *s3_session_token;
-	char *s3_profile;
-	unsigned int s3_anonymous;
-	unsigned int s3_addressing;
-	unsigned int s3_signed_payload;
-	unsigned long long s3_part_size;
-	unsigned int s3_create_bucket;
-
-	char *az_endpoint;
-	char *az_account_key;
-	char *az_sas_token;
-	char *az_connection_string;
-	char *az_bearer_token;
-	unsigned int az_anonymous;
-	unsigned long long az_block_size;
-	unsigned int az_create_container;
-};
-
-struct fiodlio_job {
-	const struct storage_backend *backend;
-	char scheme[STORAGE_SCHEME_MAX];
-	struct storage_ctx *ctx;
-	struct storage_conf conf;
-	struct storage_req **done; /* completions of the last getevents() */
-	struct io_u **pending;	   /* queued, not yet started, in queue order */
-	unsigned int nr_pending;
-	unsigned int nr_done;
-	unsigned int depth;
-};
 
 /* What fio knows of one open file: the backend's handle and the resolved path. */
 struct fiodlio_file {
@@ -170,6 +126,65 @@ static struct fio_option options[] = {
 	    "0"),
 	OPT("az_create_container", "Azure create container", FIO_OPT_BOOL, az_create_container,
 	    "Create the container if it does not exist", "0"),
+
+	OPT("dlio_config", "DLIO workload (inline)", FIO_OPT_STR_STORE, dlio_config,
+	    "DLIO mode: the workload as one line of YAML flow mapping (what dlio2fio writes); "
+	    "the engine then owns the order, files, offsets and sizes of the job's I/O",
+	    NULL),
+	OPT("dlio_workload", "DLIO workload file", FIO_OPT_STR_STORE, dlio_workload,
+	    "DLIO mode: a DLIO workload YAML file (instead of dlio_config)", NULL),
+	OPT("dlio_overrides", "DLIO overrides", FIO_OPT_STR_STORE, dlio_overrides,
+	    "DLIO mode: Hydra overrides applied to dlio_workload, separated by spaces "
+	    "(++workload.dataset.num_files_train=8 ...)",
+	    NULL),
+	{
+		.name = "dlio_phase",
+		.lname = "DLIO phase",
+		.type = FIO_OPT_STR,
+		.off1 = offsetof(struct fiodlio_options, dlio_phase),
+		.help = "DLIO mode: which part of DLIO's workflow this job runs",
+		.def = "none",
+		.posval =
+			{
+				{ .ival = "none", .oval = 0, .help = "plain fio job (not DLIO mode)" },
+				{ .ival = "generate", .oval = 1, .help = "write the dataset" },
+				{ .ival = "train", .oval = 2, .help = "training epochs (and eval)" },
+				{ .ival = "checkpoint", .oval = 3, .help = "checkpoint-only benchmark" },
+			},
+		.category = FIO_OPT_C_ENGINE,
+		.group = FIO_OPT_G_INVALID,
+	},
+	OPT("dlio_ranks", "DLIO ranks", FIO_OPT_INT, dlio_ranks,
+	    "DLIO mode: the number of ranks of the run (DLIO's comm_size)", "1"),
+	OPT("dlio_rank_base", "DLIO first rank", FIO_OPT_INT, dlio_rank_base,
+	    "DLIO mode: global rank of this job's first clone (numjobs clones are the ranks "
+	    "dlio_rank_base, dlio_rank_base+1, ...)",
+	    "0"),
+	OPT("dlio_checkpoint_uri", "DLIO checkpoint root", FIO_OPT_STR_STORE, dlio_checkpoint_uri,
+	    "DLIO mode: storage root URI of checkpoint.checkpoint_folder (default: the "
+	    "workload's folder as a file:// path)",
+	    NULL),
+	OPT("dlio_output", "DLIO output folder", FIO_OPT_STR_STORE, dlio_output,
+	    "DLIO mode: local folder for summary.json and per-epoch stats", NULL),
+	{
+		.name = "dlio_flavor",
+		.lname = "DLIO flavour",
+		.type = FIO_OPT_STR,
+		.off1 = offsetof(struct fiodlio_options, dlio_flavor),
+		.help = "DLIO mode: which DLIO's behaviour to reproduce",
+		.def = "v2.0",
+		.posval =
+			{
+				{ .ival = "v2.0", .oval = 0, .help = "mlperf_storage_v2.0 (MLPerf Storage)" },
+				{ .ival = "head", .oval = 1, .help = "argonne-lcf main" },
+			},
+		.category = FIO_OPT_C_ENGINE,
+		.group = FIO_OPT_G_INVALID,
+	},
+	OPT("dlio_write_size", "DLIO write request size", FIO_OPT_STR_VAL, dlio_write_size,
+	    "DLIO mode: largest write request of data generation (0: 1 MiB on local files, "
+	    "the whole file up to 64 MiB on object stores)",
+	    "0"),
 	{
 		.name = NULL,
 	},
@@ -198,7 +213,7 @@ static void hide_secrets(struct thread_data *td)
 	}
 }
 
-static void conf_from_td(struct thread_data *td, struct storage_conf *conf)
+void fiodlio_conf_from_td(struct thread_data *td, struct storage_conf *conf)
 {
 	struct fiodlio_options *o = td->eo;
 
@@ -208,6 +223,8 @@ static void conf_from_td(struct thread_data *td, struct storage_conf *conf)
 	conf->mkdirs = o->mkdirs;
 	conf->depth = td->o.iodepth ? td->o.iodepth : 1;
 	conf->writes = td_write(td);
+	conf->write_bs_min = td->o.min_bs[DDIR_WRITE];
+	conf->write_bs_max = td->o.max_bs[DDIR_WRITE];
 
 	conf->ca_file = o->ca_file;
 	conf->insecure = o->insecure;
@@ -279,7 +296,7 @@ static int fiodlio_init(struct thread_data *td)
 	job = calloc(1, sizeof(*job));
 	if (!job)
 		return 1;
-	conf_from_td(td, &job->conf);
+	fiodlio_conf_from_td(td, &job->conf);
 	job->depth = job->conf.depth;
 	job->done = calloc(job->depth, sizeof(*job->done));
 	job->pending = calloc(job->depth, sizeof(*job->pending));
@@ -290,6 +307,8 @@ static int fiodlio_init(struct thread_data *td)
 		return 1;
 	}
 	td->io_ops_data = job;
+	if (fiodlio_dlio_enabled(td) && fiodlio_dlio_init(td, job))
+		return 1; /* cleanup() frees the job */
 
 	/* direct:// needs page-aligned buffers even when the job did not say direct=1;
 	 * fio aligns them for raw-I/O engines (init runs before the buffers exist). */
@@ -304,6 +323,7 @@ static void fiodlio_cleanup(struct thread_data *td)
 
 	if (!job)
 		return;
+	fiodlio_dlio_cleanup(td, job);
 	if (job->ctx && job->backend->summary) {
 		char line[512] = "";
 
@@ -320,7 +340,7 @@ static void fiodlio_cleanup(struct thread_data *td)
 }
 
 /* The job's backend context is made at the first open, in the job's process. */
-static int job_ctx(struct thread_data *td, struct fiodlio_job *job,
+int fiodlio_job_ctx(struct thread_data *td, struct fiodlio_job *job,
 		   const struct storage_target *t)
 {
 	char err[STORAGE_ERR_LEN];
@@ -335,7 +355,9 @@ static int job_ctx(struct thread_data *td, struct fiodlio_job *job,
 		td_verror(td, EINVAL, "mixed storage schemes");
 		return -EINVAL;
 	}
+	job->conf.first_path = t->path;
 	ret = t->backend->ctx_new(&job->conf, &job->ctx, err, sizeof(err));
+	job->conf.first_path = NULL;
 	if (ret) {
 		log_err("fio-dlio: %s: %s\n", td->o.name, err);
 		td_verror(td, -ret, "storage context");
@@ -360,6 +382,13 @@ static int fiodlio_open_file(struct thread_data *td, struct fio_file *f)
 	char err[STORAGE_ERR_LEN];
 	int flags = 0, ret;
 
+	if (fiodlio_dlio_enabled(td)) {
+		/* the plan opens the dataset's files itself; fio's file is a placeholder */
+		FILE_SET_ENG_DATA(f, NULL);
+		f->fd = -1;
+		return 0;
+	}
+
 	/* fio's own engines would write (lay out) a file that is too short for a
 	 * reading job; a benchmark must not invent data, so say what is wrong. */
 	if (!td_write(td) && fio_file_size_known(f) && f->real_file_size != -1ULL &&
@@ -381,7 +410,7 @@ static int fiodlio_open_file(struct thread_data *td, struct fio_file *f)
 	ret = resolve(td, f->file_name, &ff->target);
 	if (ret)
 		goto fail;
-	ret = job_ctx(td, job, &ff->target);
+	ret = fiodlio_job_ctx(td, job, &ff->target);
 	if (ret)
 		goto fail;
 
@@ -402,6 +431,22 @@ static int fiodlio_open_file(struct thread_data *td, struct fio_file *f)
 	if (td_rw(td) && f->io_size != -1ULL) {
 		ret = job->backend->extend(job->ctx, ff->sf, f->file_offset + f->io_size, err,
 					   sizeof(err));
+		if (ret) {
+			log_err("fio-dlio: %s: %s\n", td->o.name, err);
+			td_verror(td, -ret, "open_file");
+			job->backend->close(job->ctx, ff->sf, err, sizeof(err));
+			goto fail;
+		}
+	}
+	/* what the object will be: a reader's size, or the end of what a writer writes */
+	if (job->backend->size_hint) {
+		uint64_t hint = 0;
+
+		if (td_write(td) && f->io_size != -1ULL)
+			hint = f->file_offset + f->io_size;
+		else if (!td_write(td) && fio_file_size_known(f) && f->real_file_size != -1ULL)
+			hint = f->real_file_size;
+		ret = job->backend->size_hint(job->ctx, ff->sf, hint, err, sizeof(err));
 		if (ret) {
 			log_err("fio-dlio: %s: %s\n", td->o.name, err);
 			td_verror(td, -ret, "open_file");
@@ -459,7 +504,7 @@ static int fiodlio_get_file_size(struct thread_data *td, struct fio_file *f)
 	ret = resolve(td, f->file_name, &t);
 	if (ret)
 		return 1;
-	conf_from_td(td, &conf);
+	fiodlio_conf_from_td(td, &conf);
 	ret = t.backend->stat(&conf, t.path, &size, err, sizeof(err));
 	storage_target_free(&t);
 	if (ret == -ENOENT) {
@@ -491,9 +536,11 @@ static int fiodlio_unlink_file(struct thread_data *td, struct fio_file *f)
 	char err[STORAGE_ERR_LEN];
 	int ret;
 
+	if (fiodlio_dlio_enabled(td))
+		return 0;
 	if (resolve(td, f->file_name, &t))
 		return 1;
-	conf_from_td(td, &conf);
+	fiodlio_conf_from_td(td, &conf);
 	ret = t.backend->unlink(&conf, t.path, err, sizeof(err));
 	storage_target_free(&t);
 	if (ret) {
@@ -504,6 +551,47 @@ static int fiodlio_unlink_file(struct thread_data *td, struct fio_file *f)
 	return 0;
 }
 
+/*
+ * fio calls get_file_size() itself only for engines without a setup hook; with
+ * one (DLIO mode needs it, in fio's parent process, before buffers are sized)
+ * the sizes are set here, with fio's own handling of missing files.
+ */
+static int fiodlio_setup(struct thread_data *td)
+{
+	struct fio_file *f;
+	unsigned int i;
+
+	if (fiodlio_dlio_enabled(td))
+		return fiodlio_dlio_setup(td);
+	{
+		struct fiodlio_options *o = td->eo;
+		struct storage_conf conf;
+
+		hide_secrets(td);
+		fiodlio_conf_from_td(td, &conf);
+		if (fiodlio_list_expand(td, o->uri, &conf))
+			return 1;
+	}
+	for_each_file(td, f, i) {
+		if (fiodlio_get_file_size(td, f)) {
+			if (td->error != ENOENT)
+				return 1;
+			td->error = 0;
+			td->verror[0] = '\0';
+		}
+		if (f->real_file_size == -1ULL && td->o.size)
+			f->real_file_size = td->o.size / td->o.nr_files;
+	}
+	return 0;
+}
+
+static int fiodlio_prep(struct thread_data *td, struct io_u *io_u)
+{
+	struct fiodlio_job *job = td->io_ops_data;
+
+	return job->dlio ? fiodlio_dlio_prep(td, job, io_u) : 0;
+}
+
 static int fiodlio_io_u_init(struct thread_data *td, struct io_u *io_u)
 {
 	struct storage_req *req = calloc(1, sizeof(*req));
@@ -512,6 +600,7 @@ static int fiodlio_io_u_init(struct thread_data *td, struct io_u *io_u)
 	if (!req)
 		return 1;
 	req->owner = io_u;
+	req->slot = io_u->index; /* io_u->index shares a union with engine_data */
 	io_u->engine_data = req;
 	return 0;
 }
@@ -532,6 +621,8 @@ static enum fio_q_status fiodlio_queue(struct thread_data *td, struct io_u *io_u
 
 	fio_ro_check(td, io_u);
 
+	if (job->dlio)
+		goto submit; /* prep() set the request up from the plan */
 	switch (io_u->ddir) {
 	case DDIR_READ:
 		req->op = STORAGE_READ;
@@ -558,12 +649,16 @@ static enum fio_q_status fiodlio_queue(struct thread_data *td, struct io_u *io_u
 	req->result = 0;
 	req->err[0] = '\0';
 
+submit:
 	ret = job->backend->submit(job->ctx, req);
 	if (ret == -EBUSY)
 		return FIO_Q_BUSY;
 	if (ret) {
 		log_err("fio-dlio: %s: %s\n", td->o.name, req->err);
 		io_u->error = -ret;
+		req->result = ret;
+		if (job->dlio)
+			fiodlio_dlio_done(td, job, io_u);
 		return FIO_Q_COMPLETED;
 	}
 	job->pending[job->nr_pending++] = io_u;
@@ -639,6 +734,8 @@ static int fiodlio_getevents(struct thread_data *td, unsigned int min, unsigned 
 			io_u->resid = 0;
 			io_u->error = 0;
 		}
+		if (job->dlio)
+			fiodlio_dlio_done(td, job, io_u);
 	}
 	return ret;
 }
@@ -662,7 +759,9 @@ struct ioengine_ops ioengine = {
 	.version = FIO_IOOPS_VERSION,
 	.flags = FIO_DISKLESSIO | FIO_NODISKUTIL | FIO_ASYNCIO_SYNC_TRIM | FIO_NO_OFFLOAD |
 		 FIO_ASYNCIO_SETS_ISSUE_TIME,
+	.setup = fiodlio_setup,
 	.init = fiodlio_init,
+	.prep = fiodlio_prep,
 	.cleanup = fiodlio_cleanup,
 	.queue = fiodlio_queue,
 	.commit = fiodlio_commit,

@@ -47,6 +47,11 @@ struct storage_conf {
 	bool sync_io;	    /* O_SYNC (fio's sync=1) */
 	unsigned int depth; /* requests in flight at most (fio's iodepth) */
 	bool writes;	    /* the job writes (fio's rw has a write part) */
+	/* ctx_new() only: the path of the file whose open creates the context (az:// takes
+	 * the account its credentials are for from it); not kept */
+	const char *first_path;
+	uint64_t write_bs_min; /* fio's smallest and largest write block size */
+	uint64_t write_bs_max;
 
 	/* HTTP, for s3:// and az:// */
 	const char *ca_file;		/* CA bundle; NULL: system store (or AWS_CA_BUNDLE) */
@@ -95,6 +100,7 @@ struct storage_req {
 	uint64_t len;
 	void *buf;
 	void *owner;	/* the caller's (fio's io_u) */
+	unsigned int slot; /* the caller's: which of its request slots this is */
 	int64_t result; /* bytes transferred, or -errno */
 	char err[STORAGE_ERR_LEN]; /* why, when result < 0 */
 };
@@ -123,6 +129,12 @@ struct storage_backend {
 		      size_t errlen);
 	/* The descriptor behind a local file, or -1. */
 	int (*fd)(const struct storage_file *f);
+	/* Optional, called right after open(): the size the file has once the job is done
+	 * with it (a reader: its size; a writer: the end of the region it writes), 0 when
+	 * fio does not know.  Object stores choose one PUT or a multipart upload by it and
+	 * check their part limits here, before any data moves. */
+	int (*size_hint)(struct storage_ctx *ctx, struct storage_file *f, uint64_t size,
+			 char *err, size_t errlen);
 
 	/* Every object whose path starts with prefix (a "directory" ending in '/'),
 	 * in name order.  Optional.  Like stat(), may run in fio's parent process. */
@@ -169,5 +181,7 @@ const char *storage_schemes(void);
 
 extern const struct storage_backend storage_file_backend;
 extern const struct storage_backend storage_direct_backend;
+extern const struct storage_backend storage_az_backend;
+extern const struct storage_backend storage_s3_backend;
 
 #endif

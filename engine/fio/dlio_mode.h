@@ -1,0 +1,26 @@
+/*
+ * DLIO mode: a job with dlio_phase set runs one DLIO rank's I/O.  fio still
+ * drives the loop (and counts every request), but the engine decides what each
+ * io_u does: prep() replaces fio's offset and length with the next request of
+ * the rank's plan, on a file of the DLIO dataset, and the job ends when the
+ * plan does.  fio's own file is only a placeholder.
+ */
+#ifndef FIODLIO_DLIO_MODE_H
+#define FIODLIO_DLIO_MODE_H
+
+#include "engine.h"
+
+struct fiodlio_dlio;
+
+bool fiodlio_dlio_enabled(struct thread_data *td);
+/* In fio's parent process: load and check the workload, size fio's buffers. */
+int fiodlio_dlio_setup(struct thread_data *td);
+/* In the job: take over the state setup() made. */
+int fiodlio_dlio_init(struct thread_data *td, struct fiodlio_job *job);
+/* 0: io_u carries the next request (req filled); 1: the plan is done. */
+int fiodlio_dlio_prep(struct thread_data *td, struct fiodlio_job *job, struct io_u *io_u);
+/* A request of the plan completed (called from getevents, on the job's thread). */
+void fiodlio_dlio_done(struct thread_data *td, struct fiodlio_job *job, struct io_u *io_u);
+void fiodlio_dlio_cleanup(struct thread_data *td, struct fiodlio_job *job);
+
+#endif
