@@ -1,0 +1,214 @@
+"""dlio2fio end to end: the committed job files are what the translator writes now, bad
+input is refused with exit code 2 and leaves no file, --hosts splits ranks, --explain
+states the derived numbers, and fio parses what we write."""
+import os
+import re
+import subprocess
+
+import pytest
+
+import fiorun
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+D2F = os.path.join(fiorun.BUILD, "dlio2fio")
+WL = os.path.join(REPO, "jobfiles", "workload")
+
+
+def d2f(*args, cwd=REPO):
+    return subprocess.run([D2F, *args], cwd=cwd, capture_output=True, text=True, timeout=60)
+
+
+def test_committed_jobfiles_match_the_translator():
+    r = subprocess.run([os.path.join(REPO, "scripts", "make-jobfiles"), D2F, "--check"],
+                       cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+
+
+def test_every_listed_workload_has_a_yaml_and_a_jobfile():
+    names = [l.split()[0] for l in open(os.path.join(REPO, "jobfiles", "workloads.list"))
+             if l.strip() and not l.startswith("#")]
+    assert len(names) >= 39
+    for n in names:
+        assert os.path.exists(os.path.join(WL, n + ".yaml")), n
+        assert os.path.exists(os.path.join(REPO, "jobfiles", n + ".fio")), n
+
+
+BAD = {
+    "malformed.yaml": "dataset: {num_files_train: 3\n",
+    "wrongtype.yaml": "dataset:\n  num_files_train: lots\n",
+    "negative.yaml": "reader: {data_loader: pytorch, batch_size: -4}\ndataset: {format: npz}\n",
+    "zerobatch.yaml": "reader: {data_loader: pytorch, batch_size: 0}\nframework: pytorch\n"
+                      "dataset: {format: npz}\n",
+    "billion.yaml": "framework: pytorch\nreader: {data_loader: pytorch}\n"
+                    "dataset: {format: npz, num_files_train: 1000000000}\n",
+    "overflow.yaml": "framework: pytorch\nreader: {data_loader: pytorch}\n"
+                     "dataset: {format: npz, num_samples_per_file: 9223372036854775807,"
+                     " num_files_train: 4}\n",
+    "hugerecord.yaml": "framework: pytorch\nreader: {data_loader: pytorch}\n"
+                       "dataset: {format: npz, record_length_bytes: 1e30}\n",
+    "int64.yaml": "dataset: {num_files_train: 99999999999999999999}\n",
+    "noloader.yaml": "dataset: {format: npz}\n",
+    "nothing.yaml": "workflow: {train: false}\n",
+    "toosteps.yaml": "framework: pytorch\nreader: {data_loader: pytorch}\n"
+                     "dataset: {format: npz}\ntrain: {total_training_steps: 100}\n",
+    "notyaml.yaml": "\t- [\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD))
+def test_bad_input_exits_2_and_writes_nothing(workdir, name):
+    src = os.path.join(workdir, name)
+    with open(src, "w") as f:
+        f.write(BAD[name])
+    out = os.path.join(workdir, name + ".fio")
+    r = d2f("-o", out, src)
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    assert r.stderr.startswith("dlio2fio: ") and r.stderr.strip(), r.stderr
+    assert not os.path.exists(out)
+    assert not [f for f in os.listdir(workdir) if f.startswith(name + ".fio")]
+
+
+@pytest.mark.parametrize("args", [
+    ["--ranks", "0", "jobfiles/workload/default.yaml"],
+    ["--ranks", "-3", "jobfiles/workload/default.yaml"],
+    ["--ranks", "99999999999999999999", "jobfiles/workload/default.yaml"],
+    ["--ranks", "3", "jobfiles/workload/llama_70b.yaml"],            # not a multiple of 32
+    ["jobfiles/workload/llama_1t.yaml"],                             # DLIO fails on it too
+    ["jobfiles/workload/nonexistent.yaml"],
+    ["workload=default"],                                            # no --config-dir
+    ["--config-dir", "jobfiles", "workload=../x"],
+    ["--hosts", "a,b,c", "--ranks", "2", "-o", "x", "jobfiles/workload/default.yaml"],
+    ["--hosts", "a,a", "--ranks", "2", "-o", "x", "jobfiles/workload/default.yaml"],
+    ["--hosts", "a,b", "jobfiles/workload/default.yaml"],            # no -o for many files
+    ["--data-folder", "ftp://x/y", "jobfiles/workload/default.yaml"],
+    ["--flavor", "v3", "jobfiles/workload/default.yaml"],
+    ["jobfiles/workload/default.yaml", "workload.dataset.nonexistent=3"],
+    ["jobfiles/workload/default.yaml", "++workload.reader.batch_size=[1,2]"],
+    [],
+])
+def test_bad_usage_exits_2(args):
+    r = d2f(*args)
+    assert r.returncode == 2, (args, r.stdout, r.stderr)
+    assert r.stdout == ""
+
+
+def test_atomic_write_replaces_only_on_success(workdir):
+    out = os.path.join(workdir, "keep.fio")
+    with open(out, "w") as f:
+        f.write("old\n")
+    r = d2f("-o", out, "jobfiles/workload/default.yaml", "++workload.reader.batch_size=0")
+    assert r.returncode == 2
+    assert open(out).read() == "old\n"
+    r = d2f("-o", out, "jobfiles/workload/default.yaml")
+    assert r.returncode == 0, r.stderr
+    assert open(out).read().startswith("; fio job file for the DLIO workload")
+    assert oct(os.stat(out).st_mode & 0o777) == "0o644"
+
+
+def global_opts(text):
+    opts, sect = {}, None
+    for line in text.splitlines():
+        if line.startswith("["):
+            sect = line.strip("[]")
+        elif sect == "global" and "=" in line and not line.startswith(";"):
+            k, v = line.split("=", 1)
+            opts[k] = v
+    return opts
+
+
+def test_overrides_reach_dlio_config_and_comments():
+    r = d2f("--ranks", "8", "jobfiles/workload/unet3d_a100.yaml",
+            "++workload.dataset.num_files_train=56", "++workload.reader.read_threads=2")
+    assert r.returncode == 0, r.stderr
+    g = global_opts(r.stdout)
+    assert "num_files_train: 56" in g["dlio_config"]
+    assert "read_threads: 2" in g["dlio_config"]
+    assert g["dlio_ranks"] == "8" and g["numjobs"] == "8" and g["dlio_rank_base"] == "0"
+    assert g["ioengine"] == "external:${FIODLIO_ENGINE}"
+    assert g["uri"] == "file://${PWD}/data/unet3d"
+    assert g["dlio_checkpoint_uri"] == "file://${PWD}/checkpoints/unet3d"
+    assert "; overrides: ++workload.dataset.num_files_train=56" in r.stdout
+    # floor(56 / 7 / 8) = 1 step
+    assert "steps per epoch: 1 (batch 7" in r.stdout
+    assert re.search(r"^\[train\]\ndlio_phase=train$", r.stdout, re.M)
+
+
+def test_hosts_split_ranks(workdir):
+    r = d2f("--ranks", "8", "--hosts", "h1,h2,h3", "-o", os.path.join(workdir, "%h.job"),
+            "--engine", "/opt/fio-dlio.so", "--data-folder", "s3://bucket/unet",
+            "--checkpoint-folder", "file:///ckpt", "jobfiles/workload/unet3d_a100.yaml")
+    assert r.returncode == 0, r.stderr
+    bases = []
+    for h in ("h1", "h2", "h3"):
+        text = open(os.path.join(workdir, h + ".job")).read()
+        g = global_opts(text)
+        assert "barrier" in text and "host " + h in text
+        assert g["uri"] == "s3://bucket/unet" and g["dlio_checkpoint_uri"] == "file:///ckpt"
+        assert g["ioengine"] == "external:/opt/fio-dlio.so"
+        bases.append((int(g["dlio_rank_base"]), int(g["numjobs"])))
+    assert bases == [(0, 2), (2, 3), (5, 3)]
+    os.makedirs(os.path.join(workdir, "hostdir"), exist_ok=True)
+    r = d2f("--ranks", "2", "--hosts", "a,b", "-o", os.path.join(workdir, "hostdir"),
+            "jobfiles/workload/default.yaml")
+    assert r.returncode == 0, r.stderr
+    assert sorted(os.listdir(os.path.join(workdir, "hostdir"))) == ["a.fio", "b.fio"]
+
+
+def test_explain_numbers():
+    r = d2f("--explain", "--ranks", "8", "--config-dir", "jobfiles", "workload=unet3d_a100")
+    assert r.returncode == 0, r.stderr
+    out = r.stdout
+    assert "steps per epoch: 3 (batch 7, 5 epochs)" in out
+    assert "25,286,065,583 train" in out                      # exact, WORKLOADS.md
+    assert "46,889,148 .. 301,602,477 bytes" in out
+    assert "checkpoint bytes per rank: rank 0 10,240" in out
+    assert "quirk model_size_not_read" in out and "quirk file_shuffle_string" in out
+    assert "warning:" in out and "model.model_size" in out
+    r = d2f("--explain", "--ranks", "8", "jobfiles/workload/llama_8b_zero3.yaml")
+    assert r.returncode == 0, r.stderr
+    # SPEC 9.3 / WORKLOADS.md: llama3-8b at 8 ranks is 16 files, 112,425,623,552 B
+    assert "all ranks: 112,425,623,552 bytes" in r.stdout
+    r = d2f("--explain", "--config-dir", "jobfiles", "workload=cosmoflow_a100",
+            "--flavor", "head")
+    assert "1,480,653,885,908 train" in r.stdout               # exact HEAD total, all files
+
+
+def test_data_folder_paths():
+    r = d2f("jobfiles/workload/default.yaml", "++workload.storage.storage_root=/mnt/x/",
+            "++workload.dataset.data_folder=./a//b/")
+    assert global_opts(r.stdout)["uri"] == "file:///mnt/x/a/b"
+    r = d2f("jobfiles/workload/default.yaml", "++workload.dataset.data_folder=/abs/d")
+    assert global_opts(r.stdout)["uri"] == "file:///abs/d"
+    r = d2f("jobfiles/workload/default.yaml", "++workload.dataset.data_folder='x;y'")
+    assert r.returncode == 2
+
+
+def engine_has_dlio():
+    if not os.path.exists(fiorun.ENGINE):
+        return False
+    r = subprocess.run([fiorun.FIO, "--enghelp=" + fiorun.ENGINE], capture_output=True,
+                       text=True, timeout=60)
+    return "dlio_config" in r.stdout
+
+
+def test_fio_parses_every_jobfile(workdir):
+    """fio --parse-only accepts every committed job file. Until the engine has its DLIO
+    options, the dlio_* lines are left out and the rest must parse (the engine's uri= and
+    fio's own options, with the engine loaded)."""
+    if not os.path.exists(fiorun.ENGINE):
+        pytest.fail("engine not built: " + fiorun.ENGINE)
+    full = engine_has_dlio()
+    env = dict(os.environ, FIODLIO_ENGINE=fiorun.ENGINE, PWD=workdir)
+    jobdir = os.path.join(REPO, "jobfiles")
+    for name in sorted(os.listdir(jobdir)):
+        if not name.endswith(".fio") or name == "local-demo.fio":
+            continue
+        path = os.path.join(jobdir, name)
+        if not full:
+            text = "".join(l for l in open(path) if not l.startswith("dlio_"))
+            path = os.path.join(workdir, name)
+            with open(path, "w") as f:
+                f.write(text)
+        r = subprocess.run([fiorun.FIO, "--parse-only", path], env=env, cwd=workdir,
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, (name, r.stdout, r.stderr)
