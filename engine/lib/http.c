@@ -255,6 +255,8 @@ static int setup_easy(struct http_loop *loop, struct http_req *req)
 	if (c->ca_file)
 		curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file);
 	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+	/* object keys are not paths: "a/../b" and "./x" must reach the server as signed */
+	curl_easy_setopt(e, CURLOPT_PATH_AS_IS, 1L);
 
 	curl_easy_setopt(e, CURLOPT_NOBODY, !strcmp(req->method, "HEAD") ? 1L : 0L);
 	if (upload) {

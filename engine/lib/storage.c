@@ -10,6 +10,7 @@ static const struct storage_backend *const backends[] = {
 	&storage_file_backend,
 	&storage_direct_backend,
 	&storage_az_backend,
+	&storage_s3_backend,
 };
 
 #define NBACKENDS (sizeof(backends) / sizeof(backends[0]))
