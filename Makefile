@@ -65,7 +65,7 @@ FIO_CFLAGS = -include $(FIO_CFG) -isystem $(FIO_INC) -Iengine -DFIO_INC_DEBUG \
              -DFIODLIO_FIO_VERSION='"$(FIO_VERSION)"' -DFIODLIO_SRCDIR='"$(CURDIR)"'
 
 .PHONY: all engine translator check unit integration run install uninstall clean distclean \
-        check-symbols fio-config format
+        check-symbols fio-config format jobfiles fuzz
 .DELETE_ON_ERROR:
 
 all: $(ENGINE) $(TRANSLATOR)
@@ -147,6 +147,23 @@ install: $(ENGINE) $(TRANSLATOR)
 uninstall:
 	rm -f '$(DESTDIR)$(PREFIX)/lib/fio-dlio/fio-dlio.so' '$(DESTDIR)$(PREFIX)/bin/dlio2fio'
 	rm -rf '$(DESTDIR)$(PREFIX)/share/doc/fio-dlio' '$(DESTDIR)$(PREFIX)/share/fio-dlio'
+
+# jobfiles/NAME.fio from jobfiles/workload/NAME.yaml for every entry of jobfiles/workloads.list;
+# the integration tests fail when a committed job file differs from this output.
+jobfiles: $(TRANSLATOR)
+	scripts/make-jobfiles '$(TRANSLATOR)'
+
+# libFuzzer (clang) on config parsing + overrides + the flow round trip, FUZZ_TIME seconds,
+# seeded with the workloads; findings land in build/fuzz/.
+FUZZ_TIME ?= 60
+FUZZ_SRCS := fuzz/fuzz_config.c engine/dlio/config.c engine/dlio/emit.c engine/dlio/ytree.c \
+             engine/dlio/rng.c
+fuzz: $(FUZZ_SRCS) $(wildcard engine/dlio/*.h)
+	@mkdir -p build/fuzz/corpus
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iengine \
+		-o build/fuzz/fuzz_config $(FUZZ_SRCS) -lyaml -lm
+	cp jobfiles/workload/*.yaml build/fuzz/corpus/
+	cd build/fuzz && ./fuzz_config -max_total_time=$(FUZZ_TIME) -print_final_stats=1 corpus
 
 format:
 	clang-format -i $(wildcard engine/*.h engine/*/*.[ch] translator/*.[ch] tests/unit/*.[ch])
