@@ -39,6 +39,11 @@ int dlio_reads_init(struct dlio_read_iter *it, const struct dlio_geom *g, int64_
 		    int64_t in_file, enum dlio_io_phase phase);
 /* 1 with *r filled, 0 when done */
 int dlio_reads_next(struct dlio_read_iter *it, struct dlio_read *r);
+/* whether dlio_reads_next() has another read to give */
+static inline int dlio_reads_more(const struct dlio_read_iter *it)
+{
+	return it->next_fixed < it->nfixed || it->range_done < it->range_len;
+}
 
 /* Where indexed_binary's .off.idx says sample idx starts: DLIO's generator restarts the
  * offsets at 0 in every generation_buffer_size chunk. */

@@ -1,6 +1,7 @@
 #include "dlio_mode.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include "dlio/config.h"
 #include "dlio/gen.h"
 #include "dlio/geometry.h"
+#include "dlio/train.h"
 
 enum { PHASE_NONE, PHASE_GENERATE, PHASE_TRAIN, PHASE_CHECKPOINT };
 
@@ -29,6 +31,17 @@ struct gen_file {
 	bool rewrite; /* a header rewrite is the file's last request */
 };
 
+enum { SLOT_FREE, SLOT_READ, SLOT_DEFERRED };
+
+struct worker_file {
+	struct storage_file *sf;
+	struct storage_target target;
+};
+
+/* How long queue() may sleep when the model has nothing to issue and no I/O is in
+ * flight (the accelerator computes); short, so fio's own timers stay live. */
+#define IDLE_SLEEP_MAX_NS 50000000LL
+
 struct fiodlio_dlio {
 	struct dlio_config *cfg;
 	struct dlio_geom geom;
@@ -36,6 +49,15 @@ struct fiodlio_dlio {
 	int64_t comm;
 	int64_t rank; /* set in the job */
 	uint64_t write_size;
+
+	/* train */
+	struct dlio_train train;
+	bool whole_file;
+	struct dlio_train_req *treq;	 /* the read each slot carries */
+	unsigned char *tstate;		 /* per slot: SLOT_FREE, SLOT_READ, SLOT_DEFERRED */
+	struct worker_file *wfile;	 /* per loader worker: the file it has open */
+	unsigned int inflight;
+	int64_t short_reads;
 
 	/* generate */
 	struct dlio_gen gen;
@@ -57,6 +79,14 @@ bool fiodlio_dlio_enabled(struct thread_data *td)
 	struct fiodlio_options *o = td->eo;
 
 	return o && o->dlio_phase != PHASE_NONE;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static int load_config(struct thread_data *td, struct dlio_config *cfg)
@@ -182,9 +212,34 @@ int fiodlio_dlio_setup(struct thread_data *td)
 		set_block_size(td, d->write_size);
 		td->o.td_ddir = TD_DDIR_WRITE;
 		break;
+	case PHASE_TRAIN: {
+		int64_t maxr;
+
+		ret = dlio_config_validate(d->cfg, d->comm, NULL, err, sizeof(err));
+		if (ret) {
+			log_err("fio-dlio: %s: %s\n", td->o.name, err);
+			goto fail;
+		}
+		d->whole_file = object_store(o->uri);
+		maxr = dlio_train_max_read(&d->geom, d->whole_file);
+		if (maxr <= 0) {
+			log_err("fio-dlio: %s: the workload reads nothing from storage (format %s)\n",
+				td->o.name, dlio_format_name(d->cfg->dataset.format));
+			goto fail;
+		}
+		if (d->cfg->reader.read_threads > (int64_t)td->o.iodepth) {
+			log_err("fio-dlio: %s: iodepth=%u is below reader.read_threads=%lld: each "
+				"loader worker needs an io_u for its read in flight\n",
+				td->o.name, td->o.iodepth, (long long)d->cfg->reader.read_threads);
+			goto fail;
+		}
+		set_block_size(td, (unsigned long long)maxr);
+		td->o.td_ddir = TD_DDIR_READ;
+		break;
+	}
 	default:
-		log_err("fio-dlio: %s: dlio_phase=%s is not implemented in this build\n",
-			td->o.name, d->phase == PHASE_TRAIN ? "train" : "checkpoint");
+		log_err("fio-dlio: %s: dlio_phase=checkpoint is not implemented in this build\n",
+			td->o.name);
 		goto fail;
 	}
 
@@ -231,6 +286,20 @@ int fiodlio_dlio_init(struct thread_data *td, struct fiodlio_job *job)
 		return 1;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &d->t0);
+	if (d->phase == PHASE_TRAIN) {
+		d->treq = calloc(d->nio_u, sizeof(*d->treq));
+		d->tstate = calloc(d->nio_u, 1);
+		if (!d->treq || !d->tstate)
+			return 1;
+		if (dlio_train_init(&d->train, &d->geom, d->rank, d->whole_file, now_s(), err,
+				    sizeof(err))) {
+			log_err("fio-dlio: %s: %s\n", td->o.name, err);
+			return 1;
+		}
+		d->wfile = calloc((size_t)DLIO_TRAIN_MAX_WORKERS, sizeof(*d->wfile));
+		if (!d->wfile)
+			return 1;
+	}
 	job->dlio = d;
 	return 0;
 }
@@ -373,6 +442,126 @@ request:
 	return 0;
 }
 
+static int worker_open(struct thread_data *td, struct fiodlio_job *job, struct fiodlio_dlio *d,
+		       const struct dlio_train_req *r)
+{
+	struct fiodlio_options *o = td->eo;
+	struct worker_file *wf = &d->wfile[r->worker];
+	char rel[512], err[STORAGE_ERR_LEN];
+	int ret;
+
+	if (wf->sf) {
+		job->backend->close(job->ctx, wf->sf, err, sizeof(err));
+		wf->sf = NULL;
+		storage_target_free(&wf->target);
+	}
+	ret = dlio_geom_file_relpath(&d->geom, r->split, r->file, rel, sizeof(rel));
+	if (ret < 0) {
+		log_err("fio-dlio: %s: file %lld: name too long\n", td->o.name, (long long)r->file);
+		return ret;
+	}
+	ret = storage_resolve(o->uri, rel, &wf->target, err, sizeof(err));
+	if (!ret)
+		ret = fiodlio_job_ctx(td, job, &wf->target);
+	if (!ret)
+		ret = job->backend->open(job->ctx, wf->target.path, 0, &wf->sf, err, sizeof(err));
+	if (!ret && job->backend->size_hint)
+		ret = job->backend->size_hint(job->ctx, wf->sf,
+					      (uint64_t)dlio_train_file_size(&d->train, r->split,
+									      r->file),
+					      err, sizeof(err));
+	if (ret) {
+		log_err("fio-dlio: %s: %s (generate the dataset first: dlio_phase=generate)\n",
+			td->o.name, err);
+		td_verror(td, -ret, "dlio train open");
+		if (wf->sf)
+			job->backend->close(job->ctx, wf->sf, err, sizeof(err));
+		wf->sf = NULL;
+		storage_target_free(&wf->target);
+	}
+	return ret;
+}
+
+/* The next read of the model if one may start now; else the io_u waits (queue()
+ * answers FIO_Q_BUSY) and is offered again after a completion or a timer. */
+static int train_prep(struct thread_data *td, struct fiodlio_job *job, struct fiodlio_dlio *d,
+		      struct io_u *io_u)
+{
+	unsigned int slot = slot_of(io_u);
+	struct storage_req *req = io_u->engine_data;
+	struct dlio_train_req *r = &d->treq[slot];
+	int ret;
+
+	if (d->tstate[slot] == SLOT_READ)
+		return 0;
+	ret = dlio_train_next(&d->train, now_s(), r);
+	if (ret == DLIO_TRAIN_DONE)
+		return 1;
+	if (ret < 0) {
+		log_err("fio-dlio: %s: %s\n", td->o.name, d->train.err);
+		td_verror(td, EIO, "dlio train");
+		return 1;
+	}
+	if (ret == 0) {
+		d->tstate[slot] = SLOT_DEFERRED;
+		return 0;
+	}
+	if ((r->open || !d->wfile[r->worker].sf) && worker_open(td, job, d, r))
+		return 1;
+	io_u->ddir = DDIR_READ;
+	io_u->offset = (unsigned long long)r->offset;
+	io_u->buflen = (unsigned long long)r->len;
+	io_u->xfer_buflen = io_u->buflen;
+	io_u->xfer_buf = io_u->buf;
+	req->op = STORAGE_READ;
+	req->file = d->wfile[r->worker].sf;
+	req->offset = (uint64_t)r->offset;
+	req->len = (uint64_t)r->len;
+	req->buf = io_u->xfer_buf;
+	req->result = 0;
+	req->err[0] = '\0';
+	d->tstate[slot] = SLOT_READ;
+	d->inflight++;
+	return 0;
+}
+
+bool fiodlio_dlio_deferred(struct thread_data *td, struct fiodlio_job *job, struct io_u *io_u)
+{
+	struct fiodlio_dlio *d = job->dlio;
+	double next, now;
+
+	if (d->phase != PHASE_TRAIN || d->tstate[slot_of(io_u)] != SLOT_DEFERRED)
+		return false;
+	if (!d->inflight) {
+		/* nothing in flight: the rank waits for its accelerator (or a sleep) */
+		now = now_s();
+		next = dlio_train_next_event(&d->train);
+		if (next > now) {
+			long long ns = (long long)((next - now) * 1e9);
+			struct timespec ts;
+
+			if (ns > IDLE_SLEEP_MAX_NS)
+				ns = IDLE_SLEEP_MAX_NS;
+			ts.tv_sec = ns / 1000000000LL;
+			ts.tv_nsec = ns % 1000000000LL;
+			nanosleep(&ts, NULL);
+		}
+	}
+	(void)td;
+	return true;
+}
+
+double fiodlio_dlio_wait_limit(struct fiodlio_job *job)
+{
+	struct fiodlio_dlio *d = job->dlio;
+	double next;
+
+	if (!d || d->phase != PHASE_TRAIN)
+		return -1;
+	next = dlio_train_next_event(&d->train);
+	return next < 0 ? -1 : next - now_s();
+}
+
 int fiodlio_dlio_prep(struct thread_data *td, struct fiodlio_job *job, struct io_u *io_u)
 {
 	struct fiodlio_dlio *d = job->dlio;
@@ -382,12 +571,14 @@ int fiodlio_dlio_prep(struct thread_data *td, struct fiodlio_job *job, struct io
 			slot_of(io_u), d->nio_u);
 		return 1;
 	}
-	/* a request fio requeued (FIO_Q_BUSY) keeps what it was given */
-	if (d->by_io_u[slot_of(io_u)])
-		return 0;
 	switch (d->phase) {
 	case PHASE_GENERATE:
+		/* a request fio requeued (FIO_Q_BUSY) keeps what it was given */
+		if (d->by_io_u[slot_of(io_u)])
+			return 0;
 		return gen_prep(td, job, d, io_u);
+	case PHASE_TRAIN:
+		return train_prep(td, job, d, io_u);
 	default:
 		return 1;
 	}
@@ -400,6 +591,22 @@ void fiodlio_dlio_done(struct thread_data *td, struct fiodlio_job *job, struct i
 	struct gen_file *g;
 	char err[STORAGE_ERR_LEN];
 
+	if (d->phase == PHASE_TRAIN) {
+		unsigned int slot = slot_of(io_u);
+
+		if (slot >= d->nio_u || d->tstate[slot] != SLOT_READ)
+			return;
+		d->tstate[slot] = SLOT_FREE;
+		d->inflight--;
+		if (req->result > 0 && (uint64_t)req->result < req->len) {
+			/* a read DLIO sizes past the end (O_DIRECT rounds up): take what came */
+			io_u->xfer_buflen = (unsigned long long)req->result;
+			io_u->resid = 0;
+			d->short_reads++;
+		}
+		dlio_train_complete(&d->train, &d->treq[slot], now_s());
+		return;
+	}
 	if (slot_of(io_u) >= d->nio_u || !(g = d->by_io_u[slot_of(io_u)]))
 		return;
 	d->by_io_u[slot_of(io_u)] = NULL;
@@ -418,6 +625,52 @@ void fiodlio_dlio_done(struct thread_data *td, struct fiodlio_job *job, struct i
 		d->files_done++;
 	}
 	gen_file_free(g);
+}
+
+/* DLIO's per-epoch lines and its [METRIC] summary, for this rank. */
+static void train_report(struct thread_data *td, struct fiodlio_dlio *d, double secs)
+{
+	const struct dlio_train *t = &d->train;
+	double au_sum = 0, tp_sum = 0, au_sq = 0, tp_sq = 0;
+	double rl = d->cfg->dataset.record_length_bytes;
+	int64_t n = t->nep;
+
+	for (int64_t e = 0; e < n; e++) {
+		const struct dlio_train_epoch *ep = &t->ep[e];
+
+		log_info("fio-dlio: %s: rank %lld epoch %lld: %lld steps in %.2f s, AU %.2f%%, "
+			 "%.2f samples/s",
+			 td->o.name, (long long)d->rank, (long long)e + 1,
+			 (long long)ep->train.nsteps, ep->train.end - ep->train.start, ep->au,
+			 ep->throughput);
+		if (ep->has_eval)
+			log_info("; eval %lld steps, AU %.2f%%, %.2f samples/s",
+				 (long long)ep->eval.nsteps, ep->eval_au, ep->eval_throughput);
+		log_info("\n");
+		au_sum += ep->au;
+		tp_sum += ep->throughput;
+		au_sq += ep->au * ep->au;
+		tp_sq += ep->throughput * ep->throughput;
+	}
+	if (n > 0) {
+		double au = au_sum / (double)n, tp = tp_sum / (double)n;
+		double au_sd = sqrt(fmax(0, au_sq / (double)n - au * au));
+		double tp_sd = sqrt(fmax(0, tp_sq / (double)n - tp * tp));
+
+		log_info("fio-dlio: %s: [METRIC] rank %lld of %lld: train AU mean %.2f%% (stdev "
+			 "%.2f, expectation %.0f%%: %s), throughput mean %.2f samples/s (stdev "
+			 "%.2f), I/O %.2f MB/s (stdev %.2f); %lld samples, %lld reads, %lld bytes in "
+			 "%.2f s\n",
+			 td->o.name, (long long)d->rank, (long long)d->comm, au, au_sd,
+			 100.0 * d->cfg->metric.au,
+			 au >= 100.0 * d->cfg->metric.au ? "success" : "fail", tp, tp_sd,
+			 tp * rl / 1048576.0, tp_sd * rl / 1048576.0, (long long)t->samples_read,
+			 (long long)t->reads, (long long)t->bytes, secs);
+	}
+	if (d->comm > 1)
+		log_info("fio-dlio: %s: note: ranks do not yet wait for each other after a step "
+			 "(DLIO's MPI barrier is not modelled in this build)\n",
+			 td->o.name);
 }
 
 void fiodlio_dlio_cleanup(struct thread_data *td, struct fiodlio_job *job)
@@ -444,6 +697,18 @@ void fiodlio_dlio_cleanup(struct thread_data *td, struct fiodlio_job *job)
 			log_info(", %lld of approximate size (the format's encoder decides)",
 				 (long long)d->files_approx);
 		log_info("\n");
+	}
+	if (d->phase == PHASE_TRAIN) {
+		train_report(td, d, secs);
+		for (int i = 0; d->wfile && i < DLIO_TRAIN_MAX_WORKERS; i++) {
+			if (d->wfile[i].sf && job->ctx)
+				job->backend->close(job->ctx, d->wfile[i].sf, err, sizeof(err));
+			storage_target_free(&d->wfile[i].target);
+		}
+		free(d->wfile);
+		free(d->treq);
+		free(d->tstate);
+		dlio_train_free(&d->train);
 	}
 	/* files left open by an error: close them (object stores abort the upload) */
 	if (d->cur && job->ctx) {

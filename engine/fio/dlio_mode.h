@@ -21,6 +21,12 @@ int fiodlio_dlio_init(struct thread_data *td, struct fiodlio_job *job);
 int fiodlio_dlio_prep(struct thread_data *td, struct fiodlio_job *job, struct io_u *io_u);
 /* A request of the plan completed (called from getevents, on the job's thread). */
 void fiodlio_dlio_done(struct thread_data *td, struct fiodlio_job *job, struct io_u *io_u);
+/* queue() asks: is this io_u waiting for the model (answer FIO_Q_BUSY)?  May sleep
+ * briefly when nothing is in flight. */
+bool fiodlio_dlio_deferred(struct thread_data *td, struct fiodlio_job *job, struct io_u *io_u);
+/* Seconds until the model changes on its own (compute end), < 0 if never: how long
+ * getevents() may wait for completions. */
+double fiodlio_dlio_wait_limit(struct fiodlio_job *job);
 void fiodlio_dlio_cleanup(struct thread_data *td, struct fiodlio_job *job);
 
 #endif

@@ -621,8 +621,11 @@ static enum fio_q_status fiodlio_queue(struct thread_data *td, struct io_u *io_u
 
 	fio_ro_check(td, io_u);
 
-	if (job->dlio)
+	if (job->dlio) {
+		if (fiodlio_dlio_deferred(td, job, io_u))
+			return FIO_Q_BUSY; /* the model has no read for it yet */
 		goto submit; /* prep() set the request up from the plan */
+	}
 	switch (io_u->ddir) {
 	case DDIR_READ:
 		req->op = STORAGE_READ;
@@ -714,7 +717,24 @@ static int fiodlio_getevents(struct thread_data *td, unsigned int min, unsigned 
 		return 0;
 	if (max > job->depth)
 		max = job->depth;
+	if (job->dlio) {
+		/* wake when the modelled accelerator finishes a step: reads may start then */
+		double limit = fiodlio_dlio_wait_limit(job);
+
+		if (limit >= 0) {
+			struct timespec lim = { (time_t)limit,
+						(long)((limit - (double)(time_t)limit) * 1e9) };
+
+			if (!t || lim.tv_sec < t->tv_sec ||
+			    (lim.tv_sec == t->tv_sec && lim.tv_nsec < t->tv_nsec))
+				t = &lim;
+			ret = job->backend->reap(job->ctx, job->done, min, max, t, err,
+						 sizeof(err));
+			goto reaped;
+		}
+	}
 	ret = job->backend->reap(job->ctx, job->done, min, max, t, err, sizeof(err));
+reaped:
 	if (ret < 0) {
 		log_err("fio-dlio: %s: %s\n", td->o.name, err);
 		td_verror(td, -ret, "getevents");

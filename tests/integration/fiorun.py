@@ -23,6 +23,11 @@ class FioFailed(AssertionError):
     pass
 
 
+def fio_env():
+    """The environment fio runs in (with the ASan runtime preloaded under SANITIZE=1)."""
+    return _env()
+
+
 def _env():
     env = dict(os.environ)
     if SANITIZE:

@@ -186,7 +186,7 @@ def test_data_folder_paths():
 def engine_has_dlio():
     if not os.path.exists(fiorun.ENGINE):
         return False
-    r = subprocess.run([fiorun.FIO, "--enghelp=" + fiorun.ENGINE], capture_output=True,
+    r = subprocess.run([fiorun.FIO, "--enghelp=" + fiorun.ENGINE], env=fiorun.fio_env(), capture_output=True,
                        text=True, timeout=60)
     return "dlio_config" in r.stdout
 
@@ -198,7 +198,7 @@ def test_fio_parses_every_jobfile(workdir):
     if not os.path.exists(fiorun.ENGINE):
         pytest.fail("engine not built: " + fiorun.ENGINE)
     full = engine_has_dlio()
-    env = dict(os.environ, FIODLIO_ENGINE=fiorun.ENGINE, PWD=workdir)
+    env = dict(fiorun.fio_env(), FIODLIO_ENGINE=fiorun.ENGINE, PWD=workdir)
     jobdir = os.path.join(REPO, "jobfiles")
     for name in sorted(os.listdir(jobdir)):
         if not name.endswith(".fio") or name == "local-demo.fio":

@@ -1,0 +1,514 @@
+#include "dlio/train.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dlio/config.h"
+
+static int block_push(struct dlio_train_block *b, double load, double compute, double proc)
+{
+	if (b->nsteps == b->cap) {
+		int64_t cap = b->cap ? b->cap * 2 : 64;
+		double *l = realloc(b->load, (size_t)cap * sizeof(double));
+		double *c = l ? realloc(b->compute, (size_t)cap * sizeof(double)) : NULL;
+		double *p = c ? realloc(b->proc, (size_t)cap * sizeof(double)) : NULL;
+
+		if (l)
+			b->load = l;
+		if (c)
+			b->compute = c;
+		if (!p)
+			return -ENOMEM;
+		b->proc = p;
+		b->cap = cap;
+	}
+	b->load[b->nsteps] = load;
+	b->compute[b->nsteps] = compute;
+	b->proc[b->nsteps] = proc;
+	b->nsteps++;
+	return 0;
+}
+
+static void block_free(struct dlio_train_block *b)
+{
+	free(b->load);
+	free(b->compute);
+	free(b->proc);
+	memset(b, 0, sizeof(*b));
+}
+
+int64_t dlio_train_file_size(const struct dlio_train *t, enum dlio_split s, int64_t idx)
+{
+	int64_t gidx = dlio_geom_gen_index(t->g, s, idx);
+	struct dlio_file_size fs;
+
+	if (gidx < 0 || gidx >= t->ndims ||
+	    dlio_geom_file_size(t->g, t->dims[2 * gidx], t->dims[2 * gidx + 1], &fs))
+		return -1;
+	return fs.size;
+}
+
+int64_t dlio_train_max_read(const struct dlio_geom *g, int whole_file)
+{
+	struct dlio_dims_iter it;
+	int64_t total = g->nfiles_gen[0] + (g->nfiles_gen[1] > 0 ? g->nfiles_gen[1] : 0);
+	int64_t best = 0;
+
+	dlio_dims_iter_init(&it, g);
+	for (int64_t i = 0; i < total; i++) {
+		struct dlio_read_iter rd;
+		struct dlio_read r;
+		struct dlio_file_size fs;
+		int64_t d1, d2;
+
+		dlio_dims_iter_next(&it, &d1, &d2);
+		if (whole_file) {
+			if (!dlio_geom_file_size(g, d1, d2, &fs) && fs.size > best)
+				best = fs.size;
+			continue;
+		}
+		/* every sample of a file has the same reads but for its offset */
+		for (int ph = DLIO_IO_OPEN; ph <= DLIO_IO_SAMPLE; ph++)
+			if (!dlio_reads_init(&rd, g, d1, d2, 0, (enum dlio_io_phase)ph))
+				while (dlio_reads_next(&rd, &r))
+					if (r.len > best)
+						best = r.len;
+	}
+	return best;
+}
+
+static void request_one(struct dlio_train *t)
+{
+	int64_t w, j;
+
+	if (t->requested >= t->nbatches ||
+	    dlio_plan_step_source(&t->plan, t->requested, &w, &j))
+		return;
+	if (t->w[w].allowed < j + 1)
+		t->w[w].allowed = j + 1;
+	t->requested++;
+}
+
+static int start_loop(struct dlio_train *t, enum dlio_split split, double now)
+{
+	const struct dlio_plan *p = &t->plan;
+	struct dlio_train_block *b;
+
+	(void)split;
+	t->nworkers = p->workers;
+	if (t->nworkers > DLIO_TRAIN_MAX_WORKERS) {
+		snprintf(t->err, sizeof(t->err), "reader.read_threads=%lld: at most %d are modelled",
+			 (long long)t->nworkers, DLIO_TRAIN_MAX_WORKERS);
+		return -EINVAL;
+	}
+	if (p->kind == DLIO_PLAN_TFRECORD) {
+		snprintf(t->err, sizeof(t->err),
+			 "tfrecord with the tensorflow loader streams records (SPEC 6.2c), which this "
+			 "build does not model yet; use the pytorch loader to read the files");
+		return -ENOTSUP;
+	}
+	t->batch = p->batch;
+	t->main_process = p->main_process;
+	t->keep_open = p->kind == DLIO_PLAN_ITERATIVE;
+	t->nbatches = 0;
+	for (int64_t w = 0; w < t->nworkers; w++)
+		t->nbatches += dlio_plan_worker_batches(p, w);
+	t->steps = p->split == DLIO_SPLIT_TRAIN ? t->g->steps : t->g->eval_steps;
+	if (t->steps > t->nbatches)
+		t->steps = t->nbatches;
+	t->prefetch = dlio_plan_prefetch_batches(p);
+	memset(t->w, 0, sizeof(t->w[0]) * (size_t)t->nworkers);
+	for (int64_t w = 0; w < t->nworkers; w++) {
+		dlio_plan_iter_init(&t->w[w].it, p, w);
+		t->w[w].open_file = -1;
+	}
+	t->requested = t->consumed = 0;
+	for (int64_t i = 0; i < t->prefetch; i++)
+		request_one(t);
+	t->computing = 0;
+	t->start_loading = now;
+	b = p->split == DLIO_SPLIT_TRAIN ? &t->ep[t->epoch - 1].train : &t->ep[t->epoch - 1].eval;
+	b->start = now;
+	return 0;
+}
+
+static int start_epoch(struct dlio_train *t, double now)
+{
+	int ret;
+
+	if (t->epoch == 1)
+		ret = dlio_plan_init(&t->plan, t->g, DLIO_SPLIT_TRAIN, t->rank, t->err,
+				     sizeof(t->err));
+	else {
+		/* the eval pass left an eval plan: the train plan is rebuilt and moved on */
+		dlio_plan_free(&t->plan);
+		ret = dlio_plan_init(&t->plan, t->g, DLIO_SPLIT_TRAIN, t->rank, t->err,
+				     sizeof(t->err));
+		if (!ret && t->epoch > 1)
+			ret = dlio_plan_set_epoch(&t->plan, t->epoch, t->err, sizeof(t->err));
+	}
+	if (ret)
+		return ret;
+	t->ep[t->epoch - 1].start = now;
+	t->state = DLIO_TS_TRAIN;
+	return start_loop(t, DLIO_SPLIT_TRAIN, now);
+}
+
+static int begin_sample(struct dlio_train *t, struct dlio_train_worker *w)
+{
+	enum dlio_split s = t->plan.split;
+	int64_t gidx = dlio_geom_gen_index(t->g, s, w->cur.file);
+	int64_t d1 = t->dims[2 * gidx], d2 = t->dims[2 * gidx + 1];
+	int ret;
+
+	w->started = 1;
+	if (w->cur.file != w->open_file) {
+		w->open_file = w->cur.file;
+		w->since_open = 0;
+		w->phase = 0;
+		if (t->whole_file) {
+			memset(&w->rd, 0, sizeof(w->rd));
+			w->rd.fixed[0].offset = 0;
+			w->rd.fixed[0].len = dlio_train_file_size(t, s, w->cur.file);
+			w->rd.nfixed = 1;
+			return 0;
+		}
+		ret = dlio_reads_init(&w->rd, t->g, d1, d2, w->cur.in_file, DLIO_IO_OPEN);
+	} else {
+		w->phase = 1;
+		ret = t->whole_file ? 0 :
+				      dlio_reads_init(&w->rd, t->g, d1, d2, w->cur.in_file,
+						      DLIO_IO_SAMPLE);
+		if (t->whole_file)
+			memset(&w->rd, 0, sizeof(w->rd));
+	}
+	if (ret)
+		snprintf(t->err, sizeof(t->err), "reads of file %lld: %s", (long long)w->cur.file,
+			 strerror(-ret));
+	return ret;
+}
+
+static void advance(struct dlio_train *t, double now);
+
+static void finish_sample(struct dlio_train *t, struct dlio_train_worker *w, double now)
+{
+	int64_t batch = w->cur.batch;
+	double sleep;
+
+	t->samples_read++;
+	w->since_open++;
+	/* the index path opens, reads and closes every sample; a TF reader thread keeps
+	 * its file for the n samples it holds */
+	if (!t->keep_open || w->since_open >= t->g->nspf)
+		w->open_file = -1;
+	if (dlio_plan_iter_next(&w->it, &w->cur)) {
+		w->started = 0;
+		if (w->cur.batch != batch)
+			w->done = batch + 1;
+	} else {
+		w->have_cur = 0;
+		w->exhausted = 1;
+		w->done = batch + 1;
+	}
+	sleep = t->cfg->reader.preprocess_time.kind == DLIO_TIME_NONE ?
+			0 :
+			dlio_time_sample(&t->cfg->reader.preprocess_time, &t->rng);
+	if (sleep > 0)
+		w->busy_until = now + sleep;
+	advance(t, now);
+}
+
+/* Bring a worker to its next read, finishing samples that need no I/O. 1: a read
+ * is ready in *r; 0: the worker waits (for a request, a sleep, or the end). */
+static int worker_step(struct dlio_train *t, struct dlio_train_worker *w, double now,
+		       struct dlio_read *r, int *open)
+{
+	for (;;) {
+		if (w->inflight || w->exhausted || now < w->busy_until)
+			return 0;
+		if (!w->have_cur) {
+			if (!dlio_plan_iter_next(&w->it, &w->cur)) {
+				w->exhausted = 1;
+				return 0;
+			}
+			w->have_cur = 1;
+			w->started = 0;
+		}
+		if (!w->started) {
+			if (w->cur.batch >= w->allowed)
+				return 0;
+			*open = w->cur.file != w->open_file;
+			if (begin_sample(t, w))
+				return -1;
+		}
+		if (dlio_reads_next(&w->rd, r)) {
+			if (*open)
+				w->since_open = 0;
+			return 1;
+		}
+		if (w->phase == 0) {
+			int64_t gidx = dlio_geom_gen_index(t->g, t->plan.split, w->cur.file);
+
+			w->phase = 1;
+			if (t->whole_file)
+				memset(&w->rd, 0, sizeof(w->rd));
+			else if (dlio_reads_init(&w->rd, t->g, t->dims[2 * gidx], t->dims[2 * gidx + 1],
+						 w->cur.in_file, DLIO_IO_SAMPLE))
+				return -1;
+			continue;
+		}
+		finish_sample(t, w, now);
+	}
+}
+
+static int loop_drained(const struct dlio_train *t)
+{
+	for (int64_t w = 0; w < t->nworkers; w++)
+		if (t->w[w].done < t->w[w].allowed || t->w[w].inflight)
+			return 0;
+	return 1;
+}
+
+/* DLIO's per-block AU and throughput (SPEC 11.2), with its literal "- 2". */
+static void block_metrics(const struct dlio_train *t, const struct dlio_train_block *b,
+			  int64_t steps_cfg, int64_t batch, int eval, double *au, double *tput)
+{
+	int64_t s0 = t->cfg->output.exclude_start_steps;
+	int64_t e = steps_cfg - 1 - t->cfg->output.exclude_end_steps;
+	double compute = 0, time = b->end - b->start;
+
+	for (int64_t i = 0; i < b->nsteps; i++) {
+		if (i >= s0 && i <= e)
+			compute += b->compute[i];
+		else
+			time -= b->proc[i];
+	}
+	*au = compute > 0 && time > 0 ? 100.0 * compute / time : 0;
+	if (eval)
+		*tput = b->end > b->start ? (double)b->nsteps / (b->end - b->start) * (double)batch : 0;
+	else
+		*tput = time > 0 ? (double)(b->nsteps - 2) / time * (double)batch : 0;
+}
+
+static void end_epoch(struct dlio_train *t, double now)
+{
+	struct dlio_train_epoch *ep = &t->ep[t->epoch - 1];
+
+	ep->end = now;
+	block_metrics(t, &ep->train, t->g->steps, t->cfg->reader.batch_size, 0, &ep->au,
+		      &ep->throughput);
+	if (ep->has_eval)
+		block_metrics(t, &ep->eval, t->g->eval_steps, t->cfg->reader.batch_size_eval, 1,
+			      &ep->eval_au, &ep->eval_throughput);
+	t->nep = t->epoch;
+	if (t->epoch >= t->epochs) {
+		t->state = DLIO_TS_DONE;
+		return;
+	}
+	t->epoch++;
+	if (start_epoch(t, now))
+		t->state = DLIO_TS_DONE;
+}
+
+static void advance(struct dlio_train *t, double now)
+{
+	for (;;) {
+		struct dlio_train_block *b;
+		int64_t w, j;
+
+		if (t->computing) {
+			if (now < t->compute_end)
+				return;
+			t->computing = 0;
+			b = t->state == DLIO_TS_TRAIN ? &t->ep[t->epoch - 1].train :
+							&t->ep[t->epoch - 1].eval;
+			b->proc[b->nsteps - 1] = t->compute_end - t->start_loading;
+			t->start_loading = t->compute_end;
+			continue;
+		}
+		switch (t->state) {
+		case DLIO_TS_TRAIN:
+		case DLIO_TS_EVAL:
+			b = t->state == DLIO_TS_TRAIN ? &t->ep[t->epoch - 1].train :
+							&t->ep[t->epoch - 1].eval;
+			if (t->consumed == t->steps) {
+				b->end = t->start_loading;
+				t->state = t->state == DLIO_TS_TRAIN ? DLIO_TS_DRAIN : DLIO_TS_EVAL_DRAIN;
+				continue;
+			}
+			if (t->requested <= t->consumed)
+				request_one(t); /* read_threads 0: read when asked for */
+			if (dlio_plan_step_source(&t->plan, t->consumed, &w, &j) ||
+			    j >= t->w[w].done)
+				return;
+			t->consumed++;
+			request_one(t);
+			t->compute_len = dlio_time_sample(t->state == DLIO_TS_TRAIN ?
+								  &t->cfg->train.computation_time :
+								  &t->cfg->evaluation.eval_time,
+							  &t->rng);
+			if (block_push(b, now - t->start_loading, t->compute_len, 0)) {
+				snprintf(t->err, sizeof(t->err), "out of memory");
+				t->state = DLIO_TS_DONE;
+				return;
+			}
+			t->computing = 1;
+			t->compute_end = now + t->compute_len;
+			continue;
+		case DLIO_TS_DRAIN:
+			if (!loop_drained(t))
+				return;
+			if (t->cfg->workflow.evaluation && t->g->nfiles[DLIO_SPLIT_EVAL] > 0 &&
+			    t->g->eval_steps > 0 && t->epoch >= t->next_eval) {
+				t->next_eval += t->cfg->evaluation.epochs_between_evals;
+				dlio_plan_free(&t->plan);
+				if (dlio_plan_init(&t->plan, t->g, DLIO_SPLIT_EVAL, t->rank, t->err,
+						   sizeof(t->err)) ||
+				    (t->epoch > 1 && dlio_plan_set_epoch(&t->plan, t->epoch, t->err,
+									 sizeof(t->err)))) {
+					t->state = DLIO_TS_DONE;
+					return;
+				}
+				t->ep[t->epoch - 1].has_eval = 1;
+				t->state = DLIO_TS_EVAL;
+				if (start_loop(t, DLIO_SPLIT_EVAL, now))
+					t->state = DLIO_TS_DONE;
+				continue;
+			}
+			end_epoch(t, now);
+			continue;
+		case DLIO_TS_EVAL_DRAIN:
+			if (!loop_drained(t))
+				return;
+			end_epoch(t, now);
+			continue;
+		case DLIO_TS_DONE:
+			return;
+		}
+	}
+}
+
+int dlio_train_init(struct dlio_train *t, const struct dlio_geom *g, int64_t rank,
+		    int whole_file, double now, char *err, size_t errlen)
+{
+	const struct dlio_config *cfg = g->cfg;
+	struct dlio_dims_iter it;
+	int64_t total = g->nfiles_gen[0] + (g->nfiles_gen[1] > 0 ? g->nfiles_gen[1] : 0);
+	int ret;
+
+	memset(t, 0, sizeof(*t));
+	t->g = g;
+	t->cfg = cfg;
+	t->rank = rank;
+	t->comm = g->comm_size;
+	t->whole_file = whole_file;
+	t->epochs = cfg->train.epochs > 0 ? cfg->train.epochs : 1;
+	t->next_eval = cfg->evaluation.eval_after_epoch;
+	if (total > DLIO_PLAN_MAX_FILES) {
+		snprintf(err, errlen, "%lld files: more than the %lld modelled", (long long)total,
+			 (long long)DLIO_PLAN_MAX_FILES);
+		return -E2BIG;
+	}
+	t->dims = malloc((size_t)(total > 0 ? total : 1) * 2 * sizeof(int64_t));
+	t->ep = calloc((size_t)t->epochs, sizeof(*t->ep));
+	if (!t->dims || !t->ep) {
+		dlio_train_free(t);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	dlio_dims_iter_init(&it, g);
+	for (int64_t i = 0; i < total; i++)
+		dlio_dims_iter_next(&it, &t->dims[2 * i], &t->dims[2 * i + 1]);
+	t->ndims = total;
+	if (dlio_rng_seed(&t->rng, (cfg->train.seed + rank) & 0xffffffff))
+		dlio_rng_seed(&t->rng, 0);
+	t->epoch = 1;
+	ret = start_epoch(t, now);
+	if (ret) {
+		snprintf(err, errlen, "%s", t->err);
+		dlio_train_free(t);
+		return ret;
+	}
+	advance(t, now);
+	return 0;
+}
+
+void dlio_train_free(struct dlio_train *t)
+{
+	if (t->ep)
+		for (int64_t i = 0; i < t->epochs; i++) {
+			block_free(&t->ep[i].train);
+			block_free(&t->ep[i].eval);
+		}
+	free(t->ep);
+	free(t->dims);
+	dlio_plan_free(&t->plan);
+	t->ep = NULL;
+	t->dims = NULL;
+}
+
+int dlio_train_next(struct dlio_train *t, double now, struct dlio_train_req *r)
+{
+	advance(t, now);
+	if (t->state == DLIO_TS_DONE)
+		return t->err[0] ? -EIO : DLIO_TRAIN_DONE;
+	for (int64_t i = 0; i < t->nworkers; i++) {
+		struct dlio_train_worker *w = &t->w[i];
+		struct dlio_read rd;
+		int open = 0;
+		int ret = worker_step(t, w, now, &rd, &open);
+
+		if (ret < 0)
+			return -EIO;
+		if (ret == 0)
+			continue;
+		w->inflight = 1;
+		r->worker = i;
+		r->split = t->plan.split;
+		r->file = w->cur.file;
+		r->open = open;
+		r->offset = rd.offset;
+		r->len = rd.len;
+		return 1;
+	}
+	/* workers may have finished zero-I/O samples above: the model may have moved */
+	return t->state == DLIO_TS_DONE ? (t->err[0] ? -EIO : DLIO_TRAIN_DONE) : 0;
+}
+
+void dlio_train_complete(struct dlio_train *t, const struct dlio_train_req *r, double now)
+{
+	struct dlio_train_worker *w = &t->w[r->worker];
+
+	w->inflight = 0;
+	t->reads++;
+	t->bytes += r->len;
+	/* if that was the sample's last read, the sample (and maybe a batch) is done now */
+	if (!dlio_reads_more(&w->rd) && w->phase == 0 && !t->whole_file) {
+		int64_t gidx = dlio_geom_gen_index(t->g, t->plan.split, w->cur.file);
+
+		w->phase = 1;
+		if (dlio_reads_init(&w->rd, t->g, t->dims[2 * gidx], t->dims[2 * gidx + 1],
+				    w->cur.in_file, DLIO_IO_SAMPLE))
+			memset(&w->rd, 0, sizeof(w->rd));
+	}
+	if (dlio_reads_more(&w->rd)) {
+		advance(t, now);
+		return;
+	}
+	finish_sample(t, w, now);
+}
+
+double dlio_train_next_event(const struct dlio_train *t)
+{
+	double next = -1;
+
+	if (t->computing)
+		next = t->compute_end;
+	for (int64_t i = 0; i < t->nworkers; i++)
+		if (t->w[i].busy_until > 0 && (next < 0 || t->w[i].busy_until < next))
+			next = t->w[i].busy_until;
+	return next;
+}

@@ -1,0 +1,154 @@
+"""DLIO training through the engine (dlio_phase=train): the rank reads exactly the
+samples, files and byte ranges DLIO's loader reads, computed here independently
+(PyTorch index sampler, npz reads as numpy's zipfile does them)."""
+import math
+import os
+
+import pytest
+
+import dlio_oracle as oracle
+from fiorun import run
+
+NPZ_CHUNK = 262144
+
+
+def workload(tmp, ntrain=16, neval=0, rl=65536, batch=2, threads=2, prefetch=2, epochs=2,
+             steps=0, compute=0.002, extra=""):
+    path = os.path.join(tmp, "t.yaml")
+    with open(path, "w") as f:
+        f.write("""model:
+  name: test
+framework: pytorch
+workflow:
+  generate_data: False
+  train: True
+  evaluation: %s
+dataset:
+  data_folder: data/
+  format: npz
+  num_files_train: %d
+  num_files_eval: %d
+  num_samples_per_file: 1
+  record_length_bytes: %d
+  record_length_bytes_stdev: 0
+reader:
+  data_loader: pytorch
+  batch_size: %d
+  batch_size_eval: 1
+  read_threads: %d
+  prefetch_size: %d
+train:
+  epochs: %d
+  computation_time: %s
+  total_training_steps: %d
+evaluation:
+  eval_time: 0.001
+metric:
+  au: 0.5
+%s""" % ("True" if neval else "False", ntrain, neval, rl, batch, threads, prefetch, epochs,
+         compute, steps, extra))
+    return path
+
+
+def generate(workdir, yaml):
+    data = os.path.join(workdir, "data")
+    run(["--uri=file://" + data, "--dlio_phase=generate", "--dlio_workload=" + yaml,
+         "--rw=write", "--iodepth=4"])
+    return data
+
+
+def npz_sample_reads(rl):
+    """numpy's np.load(...)['x'] of a one-sample npz: zip structures, then the array
+    in 256 KiB pieces."""
+    d = int(math.sqrt(rl))
+    p = d * d
+    fixed = [22, 20, 102, 30, 25, 128]
+    chunks = [min(NPZ_CHUNK, p - o) for o in range(0, p, NPZ_CHUNK)]
+    return len(fixed) + len(chunks), sum(fixed) + p
+
+
+def train(workdir, yaml, ranks=1, iodepth=2, expect_error=False):
+    data = os.path.join(workdir, "data")
+    return run(["--uri=file://" + data, "--dlio_phase=train", "--dlio_workload=" + yaml,
+                "--dlio_ranks=%d" % ranks, "--numjobs=%d" % ranks, "--rw=read",
+                "--iodepth=%d" % iodepth], expect_error=expect_error)
+
+
+def test_every_sample_once_per_epoch(workdir):
+    yaml = workload(workdir)
+    generate(workdir, yaml)
+    res = train(workdir, yaml)
+    nreads, nbytes = npz_sample_reads(65536)
+    samples = 2 * 16  # epochs x files: 8 steps of 2 consume every sample
+    j = res.jobs[0]
+    assert j["read"]["total_ios"] == samples * nreads
+    assert j["read"]["io_bytes"] == samples * nbytes
+    assert "epoch 1: 8 steps" in res.stdout and "epoch 2: 8 steps" in res.stdout
+    assert "[METRIC] rank 0 of 1" in res.stdout
+
+
+def test_lookahead_reads_past_the_last_step(workdir):
+    # 3 steps of 2; the loader keeps prefetch_factor(=ceil(2/2)) x 2 workers = 2 batches
+    # requested and asks for one more per step: 5 batches are read per epoch
+    yaml = workload(workdir, steps=3, epochs=1)
+    generate(workdir, yaml)
+    res = train(workdir, yaml)
+    nreads, nbytes = npz_sample_reads(65536)
+    assert res.jobs[0]["read"]["io_bytes"] == 5 * 2 * nbytes
+    assert "epoch 1: 3 steps" in res.stdout
+
+
+def test_two_ranks_read_their_own_ranges(workdir):
+    yaml = workload(workdir, ntrain=12, threads=1, prefetch=1, epochs=1)
+    generate(workdir, yaml)
+    res = train(workdir, yaml, ranks=2)
+    nreads, nbytes = npz_sample_reads(65536)
+    # 12 samples, 2 ranks: 6 each, 3 steps of 2
+    for j in res.jobs:
+        assert j["read"]["io_bytes"] == 6 * nbytes
+    assert "rank 1 epoch 1: 3 steps" in res.stdout
+
+
+def test_evaluation_runs_after_training(workdir):
+    yaml = workload(workdir, ntrain=8, neval=4, epochs=1)
+    generate(workdir, yaml)
+    res = train(workdir, yaml)
+    nreads, nbytes = npz_sample_reads(65536)
+    assert "eval 4 steps" in res.stdout
+    assert res.jobs[0]["read"]["io_bytes"] == (8 + 4) * nbytes
+
+
+def test_missing_dataset_says_generate_first(workdir):
+    yaml = workload(workdir)
+    res = train(workdir, yaml, expect_error=True)
+    assert "does not exist" in res.stderr and "dlio_phase=generate" in res.stderr
+
+
+def test_iodepth_below_read_threads(workdir):
+    yaml = workload(workdir, threads=4)
+    res = train(workdir, yaml, iodepth=2, expect_error=True)
+    assert "iodepth=2 is below reader.read_threads=4" in res.stderr
+
+
+@pytest.mark.parametrize("fmt,rl,nspf", [("npy", 40000, 2), ("hdf5", 40000, 2),
+                                         ("indexed_binary", 40000, 3)])
+def test_other_formats_read_what_dlio_reads(workdir, fmt, rl, nspf):
+    yaml = workload(workdir, ntrain=4, batch=1, threads=1, prefetch=1, epochs=1)
+    with open(yaml) as f:
+        text = f.read().replace("format: npz", "format: " + fmt)
+        text = text.replace("num_samples_per_file: 1", "num_samples_per_file: %d" % nspf)
+        text = text.replace("record_length_bytes: 65536", "record_length_bytes: %d" % rl)
+    with open(yaml, "w") as f:
+        f.write(text)
+    generate(workdir, yaml)
+    res = train(workdir, yaml)
+    d = int(math.sqrt(rl))
+    p = d * d
+    samples = 4 * nspf
+    got = res.jobs[0]["read"]["io_bytes"]
+    if fmt == "npy":  # np.load per sample: 8 KiB header read + the whole array
+        assert got == samples * (8192 + p * nspf)
+    elif fmt == "hdf5":  # metadata (2048 B) + one sample's row
+        assert got == samples * (2048 + p)
+    else:  # one sample's bytes
+        assert got == samples * p
