@@ -40,6 +40,11 @@ static void block_free(struct dlio_train_block *b)
 	memset(b, 0, sizeof(*b));
 }
 
+static int64_t tfr_chunk(const struct dlio_config *cfg)
+{
+	return cfg->reader.transfer_size > 0 ? cfg->reader.transfer_size : 262144;
+}
+
 int64_t dlio_train_file_size(const struct dlio_train *t, enum dlio_split s, int64_t idx)
 {
 	int64_t gidx = dlio_geom_gen_index(t->g, s, idx);
@@ -57,6 +62,9 @@ int64_t dlio_train_max_read(const struct dlio_geom *g, int whole_file)
 	int64_t total = g->nfiles_gen[0] + (g->nfiles_gen[1] > 0 ? g->nfiles_gen[1] : 0);
 	int64_t best = 0;
 
+	if (g->cfg->dataset.format == DLIO_FMT_TFRECORD &&
+	    g->cfg->reader.data_loader == DLIO_LOADER_TENSORFLOW)
+		return tfr_chunk(g->cfg);
 	dlio_dims_iter_init(&it, g);
 	for (int64_t i = 0; i < total; i++) {
 		struct dlio_read_iter rd;
@@ -92,6 +100,129 @@ static void request_one(struct dlio_train *t)
 	t->requested++;
 }
 
+/* Records one batch needs from the stream before tf.data can hand it out: the
+ * batch itself and, when records are shuffled, a full shuffle buffer ahead. */
+static int64_t tfr_needed(const struct dlio_train *t, int64_t batches)
+{
+	int64_t shuffle = t->cfg->reader.sample_shuffle != DLIO_SHUFFLE_OFF ?
+				  t->cfg->reader.shuffle_size :
+				  0;
+	int64_t need = (batches * t->batch + shuffle) * t->tfr_factor;
+
+	return need < t->tfr_total ? need : t->tfr_total;
+}
+
+static int tfr_take_file(struct dlio_train *t, struct dlio_tfr_stream *st)
+{
+	struct dlio_file_size fs;
+	int64_t f, gidx;
+
+	if (t->tfr_next >= t->tfr_nfiles)
+		return 0;
+	f = dlio_plan_tfr_file(&t->plan, t->tfr_next++);
+	gidx = dlio_geom_gen_index(t->g, t->plan.split, f);
+	if (dlio_geom_file_size(t->g, t->dims[2 * gidx], t->dims[2 * gidx + 1], &fs))
+		return 0;
+	st->file = f;
+	st->size = fs.size;
+	st->nrec = t->g->nspf;
+	st->rec_len = st->nrec > 0 ? fs.size / st->nrec : fs.size;
+	st->offset = st->arrived = 0;
+	st->fresh = 1;
+	return 1;
+}
+
+/*
+ * TFRecordDataset(files, buffer_size, num_parallel_reads=read_threads): that many
+ * files stream at once, each read sequentially in buffer_size pieces, and a file
+ * that ends hands its slot to the next of the shard.  Each epoch starts the
+ * stream from the beginning (a new iterator).
+ */
+static int start_tfr(struct dlio_train *t, double now)
+{
+	const struct dlio_plan *p = &t->plan;
+	struct dlio_train_block *b;
+
+	t->tfr = 1;
+	t->batch = p->batch;
+	t->main_process = 0;
+	t->keep_open = 1;
+	t->tfr_chunk = tfr_chunk(t->cfg);
+	t->tfr_nfiles = dlio_plan_tfr_nfiles(p);
+	t->tfr_next = 0;
+	t->tfr_arrived = 0;
+	t->tfr_factor = dlio_plan_tfr_record_sharded(p) ? t->comm : 1;
+	t->tfr_total = t->tfr_nfiles * t->g->nspf;
+	t->nworkers = t->cfg->reader.read_threads > 0 ? t->cfg->reader.read_threads : 1;
+	if (t->nworkers > DLIO_TRAIN_MAX_WORKERS)
+		t->nworkers = DLIO_TRAIN_MAX_WORKERS;
+	t->steps = p->split == DLIO_SPLIT_TRAIN ? t->g->steps : t->g->eval_steps;
+	t->nbatches = t->tfr_total / t->tfr_factor / (t->batch > 0 ? t->batch : 1);
+	if (t->steps > t->nbatches)
+		t->steps = t->nbatches;
+	t->prefetch = t->cfg->reader.prefetch_size;
+	memset(t->s, 0, sizeof(t->s[0]) * (size_t)t->nworkers);
+	memset(t->w, 0, sizeof(t->w[0]) * (size_t)t->nworkers);
+	for (int64_t i = 0; i < t->nworkers; i++) {
+		t->s[i].file = -1;
+		tfr_take_file(t, &t->s[i]);
+	}
+	t->requested = t->consumed = 0;
+	t->computing = 0;
+	t->start_loading = now;
+	b = p->split == DLIO_SPLIT_TRAIN ? &t->ep[t->epoch - 1].train : &t->ep[t->epoch - 1].eval;
+	b->start = now;
+	return 0;
+}
+
+/* The next chunk a stream may read: tf.data reads ahead until the records it
+ * holds cover the prefetched batches, the batch being built and the shuffle
+ * buffer. */
+static int tfr_step(struct dlio_train *t, int64_t i, struct dlio_train_req *r)
+{
+	struct dlio_tfr_stream *st = &t->s[i];
+	int64_t want, have = t->tfr_arrived;
+
+	if (st->inflight || t->state == DLIO_TS_DRAIN || t->state == DLIO_TS_EVAL_DRAIN)
+		return 0;
+	if (st->file < 0 || st->offset >= st->size) {
+		if (!tfr_take_file(t, st)) {
+			st->file = -1;
+			return 0;
+		}
+	}
+	for (int64_t k = 0; k < t->nworkers; k++)
+		if (t->s[k].inflight && t->s[k].rec_len > 0)
+			have += t->tfr_chunk / t->s[k].rec_len + 1;
+	want = tfr_needed(t, t->consumed + t->prefetch + 1);
+	if (have >= want)
+		return 0;
+	r->worker = i;
+	r->split = t->plan.split;
+	r->file = st->file;
+	r->open = st->fresh;
+	r->offset = st->offset;
+	r->len = st->size - st->offset < t->tfr_chunk ? st->size - st->offset : t->tfr_chunk;
+	st->fresh = 0;
+	st->offset += r->len;
+	st->inflight = 1;
+	return 1;
+}
+
+static void tfr_complete(struct dlio_train *t, const struct dlio_train_req *r)
+{
+	struct dlio_tfr_stream *st = &t->s[r->worker];
+	int64_t before = st->rec_len > 0 ? st->arrived / st->rec_len : 0, after;
+
+	st->inflight = 0;
+	st->arrived += r->len;
+	after = st->rec_len > 0 ? st->arrived / st->rec_len : 0;
+	if (after > st->nrec)
+		after = st->nrec;
+	t->tfr_arrived += after - before;
+	t->samples_read += after - before;
+}
+
 static int start_loop(struct dlio_train *t, enum dlio_split split, double now)
 {
 	const struct dlio_plan *p = &t->plan;
@@ -104,12 +235,8 @@ static int start_loop(struct dlio_train *t, enum dlio_split split, double now)
 			 (long long)t->nworkers, DLIO_TRAIN_MAX_WORKERS);
 		return -EINVAL;
 	}
-	if (p->kind == DLIO_PLAN_TFRECORD) {
-		snprintf(t->err, sizeof(t->err),
-			 "tfrecord with the tensorflow loader streams records (SPEC 6.2c), which this "
-			 "build does not model yet; use the pytorch loader to read the files");
-		return -ENOTSUP;
-	}
+	if (p->kind == DLIO_PLAN_TFRECORD)
+		return start_tfr(t, now);
 	t->batch = p->batch;
 	t->main_process = p->main_process;
 	t->keep_open = p->kind == DLIO_PLAN_ITERATIVE;
@@ -266,6 +393,13 @@ static int worker_step(struct dlio_train *t, struct dlio_train_worker *w, double
 
 static int loop_drained(const struct dlio_train *t)
 {
+	if (t->tfr) {
+		/* a new iterator drops what tf.data buffered; reads in flight still land */
+		for (int64_t i = 0; i < t->nworkers; i++)
+			if (t->s[i].inflight)
+				return 0;
+		return 1;
+	}
 	for (int64_t w = 0; w < t->nworkers; w++)
 		if (t->w[w].done < t->w[w].allowed || t->w[w].inflight)
 			return 0;
@@ -339,11 +473,16 @@ static void advance(struct dlio_train *t, double now)
 				t->state = t->state == DLIO_TS_TRAIN ? DLIO_TS_DRAIN : DLIO_TS_EVAL_DRAIN;
 				continue;
 			}
-			if (t->requested <= t->consumed)
-				request_one(t); /* read_threads 0: read when asked for */
-			if (dlio_plan_step_source(&t->plan, t->consumed, &w, &j) ||
-			    j >= t->w[w].done)
-				return;
+			if (t->tfr) {
+				if (t->tfr_arrived < tfr_needed(t, t->consumed + 1))
+					return;
+			} else {
+				if (t->requested <= t->consumed)
+					request_one(t); /* read_threads 0: read when asked for */
+				if (dlio_plan_step_source(&t->plan, t->consumed, &w, &j) ||
+				    j >= t->w[w].done)
+					return;
+			}
 			t->consumed++;
 			request_one(t);
 			t->compute_len = dlio_time_sample(t->state == DLIO_TS_TRAIN ?
@@ -459,7 +598,14 @@ int dlio_train_next(struct dlio_train *t, double now, struct dlio_train_req *r)
 		struct dlio_train_worker *w = &t->w[i];
 		struct dlio_read rd;
 		int open = 0;
-		int ret = worker_step(t, w, now, &rd, &open);
+		int ret;
+
+		if (t->tfr) {
+			if (tfr_step(t, i, r))
+				return 1;
+			continue;
+		}
+		ret = worker_step(t, w, now, &rd, &open);
 
 		if (ret < 0)
 			return -EIO;
@@ -482,9 +628,14 @@ void dlio_train_complete(struct dlio_train *t, const struct dlio_train_req *r, d
 {
 	struct dlio_train_worker *w = &t->w[r->worker];
 
-	w->inflight = 0;
 	t->reads++;
 	t->bytes += r->len;
+	if (t->tfr) {
+		tfr_complete(t, r);
+		advance(t, now);
+		return;
+	}
+	w->inflight = 0;
 	/* if that was the sample's last read, the sample (and maybe a batch) is done now */
 	if (!dlio_reads_more(&w->rd) && w->phase == 0 && !t->whole_file) {
 		int64_t gidx = dlio_geom_gen_index(t->g, t->plan.split, w->cur.file);

@@ -152,3 +152,65 @@ def test_other_formats_read_what_dlio_reads(workdir, fmt, rl, nspf):
         assert got == samples * (2048 + p)
     else:  # one sample's bytes
         assert got == samples * p
+
+
+def tf_workload(tmp, steps=0, shuffle="seed"):
+    path = os.path.join(tmp, "r.yaml")
+    with open(path, "w") as f:
+        f.write("""model:
+  name: resnet50
+framework: tensorflow
+workflow:
+  generate_data: False
+  train: True
+dataset:
+  data_folder: data/
+  format: tfrecord
+  num_files_train: 8
+  num_samples_per_file: 50
+  record_length_bytes: 10000
+  record_length_bytes_stdev: 0
+reader:
+  data_loader: tensorflow
+  batch_size: 10
+  read_threads: 2
+  prefetch_size: 2
+  shuffle_size: 20
+  sample_shuffle: %s
+  transfer_size: 65536
+train:
+  epochs: 2
+  computation_time: 0.001
+  total_training_steps: %d
+metric:
+  au: 0.5
+""" % (shuffle, steps))
+    return path
+
+
+def test_tfrecord_streams_every_file_each_epoch(workdir):
+    yaml = tf_workload(workdir)
+    data = generate(workdir, yaml)
+    sizes = [os.path.getsize(os.path.join(data, "train", n))
+             for n in os.listdir(os.path.join(data, "train"))]
+    assert len(sizes) == 8
+    res = train(workdir, yaml)
+    j = res.jobs[0]
+    # 40 steps of 10 records use all 400: both epochs stream every file, in
+    # transfer_size pieces
+    assert j["read"]["io_bytes"] == 2 * sum(sizes)
+    assert j["read"]["total_ios"] == 2 * sum(-(-s // 65536) for s in sizes)
+    assert "epoch 1: 40 steps" in res.stdout and "epoch 2: 40 steps" in res.stdout
+
+
+def test_tfrecord_reads_ahead_only_what_tf_data_buffers(workdir):
+    yaml = tf_workload(workdir, steps=3)
+    data = generate(workdir, yaml)
+    record = os.path.getsize(os.path.join(data, "train", "img_0_of_8.tfrecord")) // 50
+    res = train(workdir, yaml)
+    got = res.jobs[0]["read"]["io_bytes"] // 2  # per epoch
+    # 3 steps + 2 prefetched + 1 being built, of 10 records, + a 20-record shuffle
+    # buffer: 80 records; the two streams read 64 KiB pieces until they have them
+    need = 80 * record
+    assert need <= got <= need + 2 * 2 * 65536
+    assert got < 8 * 50 * record
