@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "dlio/checkpoint.h"
 #include "dlio/config.h"
 #include "dlio/gen.h"
 #include "dlio/geometry.h"
@@ -42,6 +44,46 @@ struct worker_file {
  * flight (the accelerator computes); short, so fio's own timers stay live. */
 #define IDLE_SLEEP_MAX_NS 50000000LL
 
+#define MAX_CHECKPOINTS 4096
+
+/* One checkpoint file being written or read, sequentially in write_size pieces. */
+struct ck_stream {
+	char rel[600];
+	int64_t size;
+	struct storage_target target;
+	struct storage_file *sf;
+	int64_t next_off;
+	unsigned int inflight;
+	bool all_issued;
+	bool sync_done; /* the fsync after the last write was issued */
+	bool failed;
+};
+
+/* a slot whose io_u waits (FIO_Q_BUSY) for a sleep or for completions */
+#define CK_DEFER ((struct ck_stream *)1)
+
+/* The checkpoint-only benchmark (SPEC 9.5): write N checkpoints, then read N. */
+struct ckpt_run {
+	int64_t nwrite, nread;
+	int64_t index;	      /* 1-based checkpoint in progress (writes, then reads) */
+	int64_t file;	      /* next file of this rank in the checkpoint */
+	int64_t part;	      /* tf_save: .index then .data */
+	int64_t nfiles;	      /* files of this rank per checkpoint */
+	bool writing;
+	bool fsync;
+	double sleep;	      /* before each checkpoint */
+	double wake;	      /* sleeping until */
+	bool started;	      /* the current checkpoint's first request went out */
+	struct ck_stream *cur;
+	struct ck_stream **by_slot;
+	unsigned int inflight;
+	double t_start;
+	int64_t bytes;	      /* of the current checkpoint, this rank */
+	int64_t rank_bytes;   /* per checkpoint, this rank */
+	double dur[2][MAX_CHECKPOINTS];
+	int64_t ndur[2];
+};
+
 struct fiodlio_dlio {
 	struct dlio_config *cfg;
 	struct dlio_geom geom;
@@ -58,6 +100,10 @@ struct fiodlio_dlio {
 	struct worker_file *wfile;	 /* per loader worker: the file it has open */
 	unsigned int inflight;
 	int64_t short_reads;
+
+	/* checkpoint-only */
+	struct dlio_ckpt ck;
+	struct ckpt_run *run;
 
 	/* generate */
 	struct dlio_gen gen;
@@ -237,9 +283,33 @@ int fiodlio_dlio_setup(struct thread_data *td)
 		td->o.td_ddir = TD_DDIR_READ;
 		break;
 	}
+	case PHASE_CHECKPOINT: {
+		int64_t w = d->cfg->checkpoint.num_checkpoints_write;
+		int64_t r = d->cfg->checkpoint.num_checkpoints_read;
+
+		ret = dlio_ckpt_init(&d->ck, d->cfg, d->comm, err, sizeof(err));
+		if (ret) {
+			log_err("fio-dlio: %s: %s\n", td->o.name, err);
+			goto fail;
+		}
+		if (w <= 0 && r <= 0) {
+			log_err("fio-dlio: %s: the checkpoint-only workflow writes "
+				"checkpoint.num_checkpoints_write checkpoints and reads "
+				"num_checkpoints_read: both are %lld, %lld\n",
+				td->o.name, (long long)w, (long long)r);
+			goto fail;
+		}
+		if (w > MAX_CHECKPOINTS || r > MAX_CHECKPOINTS) {
+			log_err("fio-dlio: %s: at most %d checkpoints are written or read\n",
+				td->o.name, MAX_CHECKPOINTS);
+			goto fail;
+		}
+		d->write_size = o->dlio_write_size ? o->dlio_write_size : 8ULL << 20;
+		set_block_size(td, d->write_size);
+		td->o.td_ddir = TD_DDIR_RW;
+		break;
+	}
 	default:
-		log_err("fio-dlio: %s: dlio_phase=checkpoint is not implemented in this build\n",
-			td->o.name);
 		goto fail;
 	}
 
@@ -286,6 +356,29 @@ int fiodlio_dlio_init(struct thread_data *td, struct fiodlio_job *job)
 		return 1;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &d->t0);
+	if (d->phase == PHASE_CHECKPOINT) {
+		struct ckpt_run *c = calloc(1, sizeof(*c));
+
+		if (!c || !(c->by_slot = calloc(d->nio_u, sizeof(*c->by_slot)))) {
+			free(c);
+			return 1;
+		}
+		c->nwrite = d->cfg->checkpoint.num_checkpoints_write > 0 ?
+				    d->cfg->checkpoint.num_checkpoints_write :
+				    0;
+		c->nread = d->cfg->checkpoint.num_checkpoints_read > 0 ?
+				   d->cfg->checkpoint.num_checkpoints_read :
+				   0;
+		c->writing = c->nwrite > 0;
+		c->index = 1;
+		c->nfiles = dlio_ckpt_rank_nfiles(&d->ck, d->rank);
+		c->rank_bytes = dlio_ckpt_rank_bytes(&d->ck, d->rank);
+		c->fsync = o->dlio_checkpoint_fsync;
+		/* DLIO sleeps |time_between_checkpoints| before each one (-1: 1 s) */
+		c->sleep = fabs(d->cfg->checkpoint.time_between_checkpoints);
+		c->wake = now_s() + c->sleep;
+		d->run = c;
+	}
 	if (d->phase == PHASE_TRAIN) {
 		d->treq = calloc(d->nio_u, sizeof(*d->treq));
 		d->tstate = calloc(d->nio_u, 1);
@@ -530,12 +623,20 @@ bool fiodlio_dlio_deferred(struct thread_data *td, struct fiodlio_job *job, stru
 	struct fiodlio_dlio *d = job->dlio;
 	double next, now;
 
-	if (d->phase != PHASE_TRAIN || d->tstate[slot_of(io_u)] != SLOT_DEFERRED)
+	if (d->phase == PHASE_CHECKPOINT) {
+		if (d->run->by_slot[slot_of(io_u)] != CK_DEFER)
+			return false;
+		if (d->run->inflight)
+			return true;
+		next = d->run->wake;
+	} else if (d->phase != PHASE_TRAIN || d->tstate[slot_of(io_u)] != SLOT_DEFERRED) {
 		return false;
-	if (!d->inflight) {
+	} else {
+		next = d->inflight ? 0 : dlio_train_next_event(&d->train);
+	}
+	if (next > 0) {
 		/* nothing in flight: the rank waits for its accelerator (or a sleep) */
 		now = now_s();
-		next = dlio_train_next_event(&d->train);
 		if (next > now) {
 			long long ns = (long long)((next - now) * 1e9);
 			struct timespec ts;
@@ -556,10 +657,277 @@ double fiodlio_dlio_wait_limit(struct fiodlio_job *job)
 	struct fiodlio_dlio *d = job->dlio;
 	double next;
 
+	if (d && d->phase == PHASE_CHECKPOINT)
+		return d->run->wake > now_s() ? d->run->wake - now_s() : -1;
 	if (!d || d->phase != PHASE_TRAIN)
 		return -1;
 	next = dlio_train_next_event(&d->train);
 	return next < 0 ? -1 : next - now_s();
+}
+
+
+
+static double ckpt_gib(const struct fiodlio_dlio *d)
+{
+	return dlio_ckpt_reported_gib(&d->ck);
+}
+
+/* A checkpoint file's path below the checkpoint root (DLIO's names start with the
+ * folder from the workload; the root URI stands for that folder). */
+static const char *ckpt_rel(const struct fiodlio_dlio *d, const char *path)
+{
+	const char *folder = d->cfg->checkpoint.checkpoint_folder;
+	size_t n = strlen(folder);
+
+	if (!strncmp(path, folder, n) && path[n] == '/')
+		return path + n + 1;
+	return path;
+}
+
+static int ck_open(struct thread_data *td, struct fiodlio_job *job, struct fiodlio_dlio *d,
+		   struct ckpt_run *c, struct ck_stream **out)
+{
+	struct fiodlio_options *o = td->eo;
+	struct dlio_ckpt_file f;
+	struct ck_stream *st;
+	char path[600], root[2100], err[STORAGE_ERR_LEN];
+	const char *uri = o->dlio_checkpoint_uri;
+	int parts = dlio_ckpt_parts(&d->ck), ret;
+
+	ret = dlio_ckpt_rank_file(&d->ck, d->rank, c->file, &f);
+	if (ret)
+		return ret;
+	ret = dlio_ckpt_file_path(&d->ck, 1, c->index, &f, (int)c->part, path, sizeof(path));
+	if (ret < 0) {
+		log_err("fio-dlio: %s: checkpoint file name too long\n", td->o.name);
+		return ret;
+	}
+	st = calloc(1, sizeof(*st));
+	if (!st)
+		return -ENOMEM;
+	snprintf(st->rel, sizeof(st->rel), "%s", ckpt_rel(d, path));
+	/* tf_save: the tensors go to the .data part; the .index part is left empty */
+	st->size = parts == 2 && c->part == 0 ? 0 : f.bytes;
+	if (++c->part == parts) {
+		c->part = 0;
+		c->file++;
+	}
+	if (!uri || !*uri) {
+		const char *folder = d->cfg->checkpoint.checkpoint_folder;
+
+		if (folder[0] == '/')
+			snprintf(root, sizeof(root), "file://%s", folder);
+		else if (strstr(folder, "://"))
+			snprintf(root, sizeof(root), "%s", folder);
+		else {
+			char cwd[512];
+
+			if (!getcwd(cwd, sizeof(cwd)))
+				snprintf(cwd, sizeof(cwd), ".");
+			snprintf(root, sizeof(root), "file://%s/%s", cwd, folder);
+		}
+		uri = root;
+	}
+	ret = storage_resolve(uri, st->rel, &st->target, err, sizeof(err));
+	if (!ret)
+		ret = fiodlio_job_ctx(td, job, &st->target);
+	if (!ret)
+		ret = job->backend->open(job->ctx, st->target.path,
+					 c->writing ? STORAGE_O_WRITE | STORAGE_O_CREATE : 0, &st->sf,
+					 err, sizeof(err));
+	if (!ret && job->backend->size_hint)
+		ret = job->backend->size_hint(job->ctx, st->sf, (uint64_t)st->size, err,
+					      sizeof(err));
+	if (ret) {
+		log_err("fio-dlio: %s: %s%s\n", td->o.name, err,
+			c->writing ? "" : " (write the checkpoints first: num_checkpoints_write)");
+		td_verror(td, -ret, c->writing ? "dlio checkpoint write" : "dlio checkpoint read");
+		if (st->sf)
+			job->backend->close(job->ctx, st->sf, err, sizeof(err));
+		storage_target_free(&st->target);
+		free(st);
+		return ret;
+	}
+	*out = st;
+	return 0;
+}
+
+static void ck_close(struct thread_data *td, struct fiodlio_job *job, struct ck_stream *st)
+{
+	char err[STORAGE_ERR_LEN];
+
+	if (st->sf && job->backend->close(job->ctx, st->sf, err, sizeof(err))) {
+		log_err("fio-dlio: %s: %s\n", td->o.name, err);
+		if (!td->error)
+			td_verror(td, EIO, "dlio checkpoint close");
+	}
+	storage_target_free(&st->target);
+	free(st);
+}
+
+/* The next request of the checkpoint-only benchmark: the files of checkpoint k,
+ * one after another, each in write_size pieces; a sleep before each checkpoint;
+ * the reads of the same checkpoints once all writes are done. */
+static int ck_prep(struct thread_data *td, struct fiodlio_job *job, struct fiodlio_dlio *d,
+		   struct io_u *io_u)
+{
+	struct ckpt_run *c = d->run;
+	struct storage_req *req = io_u->engine_data;
+	unsigned int slot = slot_of(io_u);
+	struct ck_stream *st;
+	uint64_t len;
+
+	if (c->by_slot[slot] && c->by_slot[slot] != CK_DEFER)
+		return 0;
+	c->by_slot[slot] = NULL;
+	for (;;) {
+		double now = now_s();
+
+		if (c->index > (c->writing ? c->nwrite : c->nread)) {
+			if (c->inflight)
+				goto defer;
+			if (!c->writing || !c->nread)
+				return 1;
+			c->writing = false;
+			c->index = 1;
+			c->file = c->part = 0;
+			c->started = false;
+			c->wake = now + c->sleep;
+			continue;
+		}
+		if (!c->started) {
+			if (now < c->wake)
+				goto defer;
+			c->started = true;
+			c->t_start = now;
+			c->bytes = 0;
+		}
+		if (c->cur)
+			break;
+		if (c->file == c->nfiles) {
+			if (c->inflight)
+				goto defer;
+			c->index++;
+			c->file = c->part = 0;
+			c->started = false;
+			c->wake = now + c->sleep;
+			continue;
+		}
+		if (ck_open(td, job, d, c, &c->cur))
+			return 1;
+		if (c->cur->size == 0) {
+			ck_close(td, job, c->cur);
+			c->cur = NULL;
+		}
+	}
+	st = c->cur;
+	if (st->next_off < st->size) {
+		len = (uint64_t)(st->size - st->next_off);
+		if (len > d->write_size)
+			len = d->write_size;
+		io_u->ddir = c->writing ? DDIR_WRITE : DDIR_READ;
+		io_u->offset = (unsigned long long)st->next_off;
+		io_u->buflen = len;
+		io_u->xfer_buflen = len;
+		io_u->xfer_buf = io_u->buf;
+		req->op = c->writing ? STORAGE_WRITE : STORAGE_READ;
+		req->offset = (uint64_t)st->next_off;
+		req->len = len;
+		st->next_off += (int64_t)len;
+		if (st->next_off == st->size) {
+			st->all_issued = true;
+			if (!(c->writing && c->fsync))
+				c->cur = NULL;
+		}
+	} else {
+		/* MLPerf's rule, DLIO's intent: the file is on stable storage before close */
+		io_u->ddir = DDIR_SYNC;
+		io_u->offset = 0;
+		io_u->buflen = 0;
+		io_u->xfer_buflen = 0;
+		req->op = STORAGE_FSYNC;
+		req->offset = 0;
+		req->len = 0;
+		st->sync_done = true;
+		c->cur = NULL;
+	}
+	req->file = st->sf;
+	req->buf = io_u->xfer_buf;
+	req->result = 0;
+	req->err[0] = '\0';
+	st->inflight++;
+	c->inflight++;
+	c->by_slot[slot] = st;
+	return 0;
+defer:
+	c->by_slot[slot] = CK_DEFER;
+	return 0;
+}
+
+static void ck_done(struct thread_data *td, struct fiodlio_job *job, struct fiodlio_dlio *d,
+		    struct io_u *io_u)
+{
+	struct ckpt_run *c = d->run;
+	struct storage_req *req = io_u->engine_data;
+	unsigned int slot = slot_of(io_u);
+	struct ck_stream *st = c->by_slot[slot];
+
+	if (!st || st == CK_DEFER)
+		return;
+	c->by_slot[slot] = NULL;
+	st->inflight--;
+	c->inflight--;
+	if (req->result < 0)
+		st->failed = true;
+	else
+		c->bytes += req->result;
+	if (st->all_issued && st != c->cur && !st->inflight)
+		ck_close(td, job, st);
+	if (c->file == c->nfiles && !c->cur && !c->inflight && c->started &&
+	    c->index <= MAX_CHECKPOINTS) {
+		int w = c->writing ? 0 : 1;
+		double dur = now_s() - c->t_start;
+
+		c->dur[w][c->index - 1] = dur;
+		if (c->ndur[w] < c->index)
+			c->ndur[w] = c->index;
+		log_info("fio-dlio: %s: rank %lld %s checkpoint %lld (global_epoch1_step%lld): "
+			 "%lld bytes in %.3f s; checkpoint size %.4f GiB, %.4f GB/s\n",
+			 td->o.name, (long long)d->rank, w ? "loaded" : "saved",
+			 (long long)c->index, (long long)c->index, (long long)c->bytes, dur,
+			 ckpt_gib(d), dur > 0 ? ckpt_gib(d) / dur : 0.0);
+	}
+}
+
+static void ck_report(struct thread_data *td, struct fiodlio_dlio *d)
+{
+	struct ckpt_run *c = d->run;
+	static const char *const what[2] = { "save", "load" };
+
+	for (int w = 0; w < 2; w++) {
+		double sum = 0, sq = 0, tsum = 0, tsq = 0;
+		int64_t n = c->ndur[w];
+
+		if (!n)
+			continue;
+		for (int64_t i = 0; i < n; i++) {
+			double t = c->dur[w][i] > 0 ? ckpt_gib(d) / c->dur[w][i] : 0;
+
+			sum += c->dur[w][i];
+			sq += c->dur[w][i] * c->dur[w][i];
+			tsum += t;
+			tsq += t * t;
+		}
+		log_info("fio-dlio: %s: [METRIC] rank %lld %s_checkpoint: %lld checkpoints of %.4f "
+			 "GiB (%lld bytes from this rank%s), duration mean %.3f s (stdev %.3f), "
+			 "throughput mean %.4f GB/s (stdev %.4f)\n",
+			 td->o.name, (long long)d->rank, what[w], (long long)n, ckpt_gib(d),
+			 (long long)c->rank_bytes, c->fsync && !w ? ", fsynced" : ", not fsynced",
+			 sum / (double)n, sqrt(fmax(0, sq / (double)n - (sum / (double)n) *
+							       (sum / (double)n))),
+			 tsum / (double)n,
+			 sqrt(fmax(0, tsq / (double)n - (tsum / (double)n) * (tsum / (double)n))));
+	}
 }
 
 int fiodlio_dlio_prep(struct thread_data *td, struct fiodlio_job *job, struct io_u *io_u)
@@ -579,6 +947,8 @@ int fiodlio_dlio_prep(struct thread_data *td, struct fiodlio_job *job, struct io
 		return gen_prep(td, job, d, io_u);
 	case PHASE_TRAIN:
 		return train_prep(td, job, d, io_u);
+	case PHASE_CHECKPOINT:
+		return ck_prep(td, job, d, io_u);
 	default:
 		return 1;
 	}
@@ -591,6 +961,10 @@ void fiodlio_dlio_done(struct thread_data *td, struct fiodlio_job *job, struct i
 	struct gen_file *g;
 	char err[STORAGE_ERR_LEN];
 
+	if (d->phase == PHASE_CHECKPOINT) {
+		ck_done(td, job, d, io_u);
+		return;
+	}
 	if (d->phase == PHASE_TRAIN) {
 		unsigned int slot = slot_of(io_u);
 
@@ -709,6 +1083,29 @@ void fiodlio_dlio_cleanup(struct thread_data *td, struct fiodlio_job *job)
 		free(d->treq);
 		free(d->tstate);
 		dlio_train_free(&d->train);
+	}
+	if (d->phase == PHASE_CHECKPOINT && d->run) {
+		struct ckpt_run *c = d->run;
+
+		ck_report(td, d);
+		for (unsigned int i = 0; i < d->nio_u; i++) {
+			struct ck_stream *st = c->by_slot[i];
+
+			if (!st || st == CK_DEFER)
+				continue;
+			for (unsigned int k = i; k < d->nio_u; k++)
+				if (c->by_slot[k] == st)
+					c->by_slot[k] = NULL;
+			if (st == c->cur)
+				c->cur = NULL;
+			if (job->ctx)
+				ck_close(td, job, st);
+		}
+		if (c->cur && job->ctx)
+			ck_close(td, job, c->cur);
+		free(c->by_slot);
+		free(c);
+		d->run = NULL;
 	}
 	/* files left open by an error: close them (object stores abort the upload) */
 	if (d->cur && job->ctx) {

@@ -53,6 +53,7 @@ struct fiodlio_options {
 	char *dlio_output;
 	unsigned int dlio_flavor;
 	unsigned long long dlio_write_size;
+	unsigned int dlio_checkpoint_fsync;
 	void *dlio_state; /* not an option: what setup() loaded, for the job to take */
 };
 
