@@ -63,6 +63,16 @@ struct dlio_train_epoch {
 	double eval_au, eval_throughput;
 };
 
+/* A TFRecordDataset reader: one file of the rank's shard, streamed in chunks. */
+struct dlio_tfr_stream {
+	int64_t file;	   /* index in the split, -1: none yet */
+	int64_t size, rec_len, nrec;
+	int64_t offset;	   /* bytes asked for so far */
+	int64_t arrived;   /* bytes read so far */
+	int inflight;
+	int fresh;	   /* the next read opens the file */
+};
+
 enum dlio_train_state {
 	DLIO_TS_TRAIN,
 	DLIO_TS_DRAIN, /* steps done: the look-ahead batches still get read */
@@ -87,6 +97,15 @@ struct dlio_train {
 	int main_process;
 	int keep_open; /* iterative path: a thread keeps its file for n samples */
 	struct dlio_train_worker w[DLIO_TRAIN_MAX_WORKERS];
+	/* tfrecord with the tensorflow loader (SPEC 6.2c) */
+	int tfr;
+	struct dlio_tfr_stream s[DLIO_TRAIN_MAX_WORKERS];
+	int64_t tfr_next;     /* next shard position to hand to a stream */
+	int64_t tfr_nfiles;
+	int64_t tfr_total;    /* records of this rank's stream in one pass */
+	int64_t tfr_arrived;  /* records fully read this epoch */
+	int64_t tfr_factor;   /* records of the stream per record of the rank */
+	int64_t tfr_chunk;    /* TFRecordDataset buffer_size */
 	int64_t requested, consumed;
 	int computing;
 	double compute_end, start_loading;
