@@ -461,6 +461,29 @@ static void advance(struct dlio_train *t, double now)
 							&t->ep[t->epoch - 1].eval;
 			b->proc[b->nsteps - 1] = t->compute_end - t->start_loading;
 			t->start_loading = t->compute_end;
+			if (t->state == DLIO_TS_TRAIN && t->barrier) {
+				t->gstep++;
+				t->barrier_wait = 1;
+			}
+			continue;
+		}
+		if (t->barrier_wait) {
+			/* the wait is in the block's wall time, in neither load nor proc */
+			int ok = t->barrier(t->barrier_arg, t->gstep);
+
+			if (ok < 0) {
+				snprintf(t->err, sizeof(t->err),
+					 "step %lld: the other ranks did not reach the barrier in time "
+					 "(did one of them fail?)",
+					 (long long)t->gstep);
+				t->state = DLIO_TS_DONE;
+				return;
+			}
+			if (!ok)
+				return;
+			t->barrier_wait = 0;
+			if (now > t->start_loading)
+				t->start_loading = now;
 			continue;
 		}
 		switch (t->state) {

@@ -112,6 +112,13 @@ struct dlio_train {
 	double compute_len;
 	struct dlio_rng rng;
 
+	/* DLIO's MPI barrier after every training step: the caller says when all ranks
+	 * have finished step n (counted over the run); NULL: no barrier */
+	int (*barrier)(void *arg, int64_t step);
+	void *barrier_arg;
+	int64_t gstep;	    /* training steps finished, over all epochs */
+	int barrier_wait;   /* step finished, waiting for the other ranks */
+
 	struct dlio_train_epoch *ep; /* one per epoch */
 	int64_t nep;
 	int64_t samples_read, reads, bytes;

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "dlio/checkpoint.h"
@@ -43,6 +45,8 @@ struct worker_file {
 /* How long queue() may sleep when the model has nothing to issue and no I/O is in
  * flight (the accelerator computes); short, so fio's own timers stay live. */
 #define IDLE_SLEEP_MAX_NS 50000000LL
+/* How often a rank waiting at the step barrier looks at the others. */
+#define BARRIER_POLL_S 0.0005
 
 #define MAX_CHECKPOINTS 4096
 
@@ -84,6 +88,33 @@ struct ckpt_run {
 	int64_t ndur[2];
 };
 
+#define MAX_LOCAL_RANKS 256
+#define MAX_REPORT_EPOCHS 64
+/* A rank waiting this long at the step barrier gives up: another rank died. */
+#define BARRIER_TIMEOUT_S 600.0
+
+struct rank_result {
+	int64_t nep;
+	double au[MAX_REPORT_EPOCHS], tput[MAX_REPORT_EPOCHS];
+	double eval_au[MAX_REPORT_EPOCHS], eval_tput[MAX_REPORT_EPOCHS];
+	int has_eval[MAX_REPORT_EPOCHS];
+	double start, end; /* wall clock, seconds since the epoch */
+};
+
+/*
+ * Shared by the ranks (numjobs clones) of one job on this host: mapped in fio's
+ * parent before it forks the jobs.  Step counters make DLIO's barrier; results
+ * let the last rank to finish print the run's figures as DLIO's rank 0 does.
+ */
+struct dlio_shared {
+	int64_t nlocal, base;
+	int64_t steps[MAX_LOCAL_RANKS];
+	int64_t finished;
+	struct rank_result res[MAX_LOCAL_RANKS];
+};
+
+static struct dlio_shared *setup_shared; /* of the job whose clones are being set up */
+
 struct fiodlio_dlio {
 	struct dlio_config *cfg;
 	struct dlio_geom geom;
@@ -100,6 +131,11 @@ struct fiodlio_dlio {
 	struct worker_file *wfile;	 /* per loader worker: the file it has open */
 	unsigned int inflight;
 	int64_t short_reads;
+
+	struct dlio_shared *shared;
+	int64_t local; /* this rank's index among the job's clones */
+	double barrier_since;
+	double wall0;  /* wall clock at t0 */
 
 	/* checkpoint-only */
 	struct dlio_ckpt ck;
@@ -133,6 +169,24 @@ static double now_s(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int step_barrier(void *arg, int64_t step)
+{
+	struct fiodlio_dlio *d = arg;
+	struct dlio_shared *sh = d->shared;
+	double now;
+
+	__atomic_store_n(&sh->steps[d->local], step, __ATOMIC_RELEASE);
+	for (int64_t i = 0; i < sh->nlocal; i++)
+		if (__atomic_load_n(&sh->steps[i], __ATOMIC_ACQUIRE) < step) {
+			now = now_s();
+			if (!d->barrier_since)
+				d->barrier_since = now;
+			return now - d->barrier_since > BARRIER_TIMEOUT_S ? -1 : 0;
+		}
+	d->barrier_since = 0;
+	return 1;
 }
 
 static int load_config(struct thread_data *td, struct dlio_config *cfg)
@@ -325,6 +379,24 @@ int fiodlio_dlio_setup(struct thread_data *td)
 		f->real_file_size = PLACEHOLDER_SIZE;
 		fio_file_set_size_known(f);
 	}
+	if (td->o.numjobs > MAX_LOCAL_RANKS) {
+		log_err("fio-dlio: %s: numjobs=%u: at most %d ranks per job and host\n", td->o.name,
+			td->o.numjobs, MAX_LOCAL_RANKS);
+		goto fail;
+	}
+	if (td->subjob_number == 0 || !setup_shared) {
+		setup_shared = mmap(NULL, sizeof(*setup_shared), PROT_READ | PROT_WRITE,
+				    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		if (setup_shared == MAP_FAILED) {
+			setup_shared = NULL;
+			log_err("fio-dlio: %s: cannot map memory shared by the ranks\n", td->o.name);
+			goto fail;
+		}
+		setup_shared->nlocal = td->o.numjobs;
+		setup_shared->base = o->dlio_rank_base;
+	}
+	d->shared = setup_shared;
+	d->local = td->subjob_number;
 	o->dlio_state = d;
 	return 0;
 fail:
@@ -356,6 +428,12 @@ int fiodlio_dlio_init(struct thread_data *td, struct fiodlio_job *job)
 		return 1;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &d->t0);
+	{
+		struct timespec w;
+
+		clock_gettime(CLOCK_REALTIME, &w);
+		d->wall0 = (double)w.tv_sec + (double)w.tv_nsec / 1e9;
+	}
 	if (d->phase == PHASE_CHECKPOINT) {
 		struct ckpt_run *c = calloc(1, sizeof(*c));
 
@@ -388,6 +466,10 @@ int fiodlio_dlio_init(struct thread_data *td, struct fiodlio_job *job)
 				    sizeof(err))) {
 			log_err("fio-dlio: %s: %s\n", td->o.name, err);
 			return 1;
+		}
+		if (d->shared && d->shared->nlocal > 1) {
+			d->train.barrier = step_barrier;
+			d->train.barrier_arg = d;
 		}
 		d->wfile = calloc((size_t)DLIO_TRAIN_MAX_WORKERS, sizeof(*d->wfile));
 		if (!d->wfile)
@@ -631,6 +713,8 @@ bool fiodlio_dlio_deferred(struct thread_data *td, struct fiodlio_job *job, stru
 		next = d->run->wake;
 	} else if (d->phase != PHASE_TRAIN || d->tstate[slot_of(io_u)] != SLOT_DEFERRED) {
 		return false;
+	} else if (d->train.barrier_wait && !d->inflight) {
+		next = now_s() + BARRIER_POLL_S;
 	} else {
 		next = d->inflight ? 0 : dlio_train_next_event(&d->train);
 	}
@@ -661,6 +745,8 @@ double fiodlio_dlio_wait_limit(struct fiodlio_job *job)
 		return d->run->wake > now_s() ? d->run->wake - now_s() : -1;
 	if (!d || d->phase != PHASE_TRAIN)
 		return -1;
+	if (d->train.barrier_wait)
+		return BARRIER_POLL_S;
 	next = dlio_train_next_event(&d->train);
 	return next < 0 ? -1 : next - now_s();
 }
@@ -1041,10 +1127,212 @@ static void train_report(struct thread_data *td, struct fiodlio_dlio *d, double 
 			 tp * rl / 1048576.0, tp_sd * rl / 1048576.0, (long long)t->samples_read,
 			 (long long)t->reads, (long long)t->bytes, secs);
 	}
-	if (d->comm > 1)
-		log_info("fio-dlio: %s: note: ranks do not yet wait for each other after a step "
-			 "(DLIO's MPI barrier is not modelled in this build)\n",
-			 td->o.name);
+	if (d->shared && d->shared->nlocal < d->comm)
+		log_info("fio-dlio: %s: note: the step barrier covers the %lld ranks of this job on "
+			 "this host, not all %lld (fio's client/server runs each host's jobs alone)\n",
+			 td->o.name, (long long)d->shared->nlocal, (long long)d->comm);
+}
+
+
+static void iso_time(double wall, char *buf, size_t len)
+{
+	time_t sec = (time_t)wall;
+	struct tm tm;
+	size_t n;
+
+	localtime_r(&sec, &tm);
+	n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + n, len - n, ".%06d", (int)((wall - (double)sec) * 1e6));
+}
+
+static void mean_sd(const double *v, int64_t n, double *mean, double *sd)
+{
+	double s = 0, q = 0;
+
+	for (int64_t i = 0; i < n; i++) {
+		s += v[i];
+		q += v[i] * v[i];
+	}
+	*mean = n ? s / (double)n : 0;
+	*sd = n ? sqrt(fmax(0, q / (double)n - *mean * *mean)) : 0;
+}
+
+static void json_list(FILE *f, const char *key, const double *v, int64_t n, const char *tail)
+{
+	fprintf(f, "    \"%s\": [", key);
+	for (int64_t i = 0; i < n; i++)
+		fprintf(f, "%s%.6f", i ? ", " : "", v[i]);
+	fprintf(f, "]%s\n", tail);
+}
+
+/* <rank>_per_epoch_stats.json in DLIO's layout (SPEC 11.4). */
+static void write_epoch_stats(struct thread_data *td, struct fiodlio_dlio *d, const char *dir)
+{
+	const struct dlio_train *t = &d->train;
+	double off = d->wall0 - ((double)d->t0.tv_sec + (double)d->t0.tv_nsec / 1e9);
+	char path[1100], a[40], b[40];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%lld_per_epoch_stats.json", dir, (long long)d->rank);
+	f = fopen(path, "w");
+	if (!f) {
+		log_err("fio-dlio: %s: cannot write %s: %s\n", td->o.name, path, strerror(errno));
+		return;
+	}
+	fprintf(f, "{\n");
+	for (int64_t e = 0; e < t->nep; e++) {
+		const struct dlio_train_epoch *ep = &t->ep[e];
+
+		iso_time(ep->start + off, a, sizeof(a));
+		iso_time(ep->end + off, b, sizeof(b));
+		fprintf(f, "  \"%lld\": {\n    \"start\": \"%s\",\n    \"end\": \"%s\",\n"
+			   "    \"duration\": \"%.2f\",\n",
+			(long long)e + 1, a, b, ep->end - ep->start);
+		iso_time(ep->train.start + off, a, sizeof(a));
+		iso_time(ep->train.end + off, b, sizeof(b));
+		fprintf(f, "    \"block1\": {\"start\": \"%s\", \"end\": \"%s\", \"duration\": \"%.2f\"}%s\n",
+			a, b, ep->train.end - ep->train.start, ep->has_eval ? "," : "");
+		if (ep->has_eval) {
+			iso_time(ep->eval.start + off, a, sizeof(a));
+			iso_time(ep->eval.end + off, b, sizeof(b));
+			fprintf(f, "    \"eval\": {\"start\": \"%s\", \"end\": \"%s\", \"duration\": \"%.2f\"}\n",
+				a, b, ep->eval.end - ep->eval.start);
+		}
+		fprintf(f, "  }%s\n", e + 1 < t->nep ? "," : "");
+	}
+	fprintf(f, "}\n");
+	fclose(f);
+}
+
+/* What DLIO's rank 0 reports for the run: per epoch, AU averaged over ranks and
+ * samples/s summed (SPEC 11.3), from the ranks of this job on this host. */
+static void aggregate_report(struct thread_data *td, struct fiodlio_dlio *d, const char *dir)
+{
+	struct dlio_shared *sh = d->shared;
+	int64_t nep = sh->res[0].nep, n = sh->nlocal;
+	double au[MAX_REPORT_EPOCHS], tp[MAX_REPORT_EPOCHS], eau[MAX_REPORT_EPOCHS];
+	double etp[MAX_REPORT_EPOCHS], start = sh->res[0].start, end = sh->res[0].end;
+	double aum, aus, tpm, tps, rl = d->cfg->dataset.record_length_bytes, goal = d->cfg->metric.au;
+	int64_t neval = 0;
+	char a[40], b[40], host[256] = "";
+
+	for (int64_t r = 1; r < n; r++) {
+		if (sh->res[r].nep < nep)
+			nep = sh->res[r].nep;
+		start = fmin(start, sh->res[r].start);
+		end = fmax(end, sh->res[r].end);
+	}
+	for (int64_t e = 0; e < nep; e++) {
+		au[e] = tp[e] = eau[e] = etp[e] = 0;
+		for (int64_t r = 0; r < n; r++) {
+			au[e] += sh->res[r].au[e] / (double)n;
+			tp[e] += sh->res[r].tput[e];
+			/* DLIO's eval reduction concatenates lists: AU / comm_size, throughput
+			 * per rank (SPEC 11.3); the figures here follow the train rules */
+			eau[e] += sh->res[r].eval_au[e] / (double)n;
+			etp[e] += sh->res[r].eval_tput[e];
+		}
+		if (sh->res[0].has_eval[e])
+			neval++;
+	}
+	mean_sd(au, nep, &aum, &aus);
+	mean_sd(tp, nep, &tpm, &tps);
+	log_info("fio-dlio: %s: [METRIC] ==========================================================\n"
+		 "fio-dlio: %s: [METRIC] Number of Simulated Accelerators: %lld%s\n"
+		 "fio-dlio: %s: [METRIC] Training Accelerator Utilization [AU] (%%): %.4f (%.4f)\n"
+		 "fio-dlio: %s: [METRIC] Training Throughput (samples/second): %.4f (%.4f)\n"
+		 "fio-dlio: %s: [METRIC] Training I/O Throughput (MB/second): %.4f (%.4f)\n"
+		 "fio-dlio: %s: [METRIC] train_au_meet_expectation: %s (>= %.2f%%)\n"
+		 "fio-dlio: %s: [METRIC] ==========================================================\n",
+		 td->o.name, td->o.name, (long long)n,
+		 n < d->comm ? " (the ranks of this job on this host)" : "", td->o.name, aum, aus,
+		 td->o.name, tpm, tps, td->o.name, tpm * rl / 1048576.0, tps * rl / 1048576.0,
+		 td->o.name, aum >= 100.0 * goal ? "success" : "fail", 100.0 * goal, td->o.name);
+	if (!dir)
+		return;
+	{
+		char path[1100];
+		FILE *f;
+
+		snprintf(path, sizeof(path), "%s/summary.json", dir);
+		f = fopen(path, "w");
+		if (!f) {
+			log_err("fio-dlio: %s: cannot write %s: %s\n", td->o.name, path,
+				strerror(errno));
+			return;
+		}
+		gethostname(host, sizeof(host) - 1);
+		iso_time(start, a, sizeof(a));
+		iso_time(end, b, sizeof(b));
+		fprintf(f, "{\n  \"num_accelerators\": %lld,\n  \"num_hosts\": 1,\n"
+			   "  \"hostname\": \"%s\",\n  \"metric\": {\n",
+			(long long)n, host);
+		json_list(f, "train_au_percentage", au, nep, ",");
+		fprintf(f, "    \"train_au_mean_percentage\": %.6f,\n    \"train_au_stdev_percentage\": "
+			   "%.6f,\n    \"train_au_meet_expectation\": \"%s\",\n",
+			aum, aus, aum >= 100.0 * goal ? "success" : "fail");
+		json_list(f, "train_throughput_samples_per_second", tp, nep, ",");
+		fprintf(f, "    \"train_throughput_mean_samples_per_second\": %.6f,\n"
+			   "    \"train_throughput_stdev_samples_per_second\": %.6f,\n"
+			   "    \"train_io_mean_MB_per_second\": %.6f,\n"
+			   "    \"train_io_stdev_MB_per_second\": %.6f%s\n",
+			tpm, tps, tpm * rl / 1048576.0, tps * rl / 1048576.0, neval ? "," : "");
+		if (neval) {
+			double m, sd, tm, ts;
+
+			mean_sd(eau, nep, &m, &sd);
+			mean_sd(etp, nep, &tm, &ts);
+			json_list(f, "eval_au_percentage", eau, nep, ",");
+			fprintf(f, "    \"eval_au_mean_percentage\": %.6f,\n"
+				   "    \"eval_au_stdev_percentage\": %.6f,\n",
+				m, sd);
+			json_list(f, "eval_throughput_samples_per_second", etp, nep, ",");
+			fprintf(f, "    \"eval_throughput_mean_samples_per_second\": %.6f,\n"
+				   "    \"eval_throughput_stdev_samples_per_second\": %.6f\n",
+				tm, ts);
+		}
+		fprintf(f, "  },\n  \"start\": \"%s\",\n  \"end\": \"%s\",\n  \"epochs\": %lld,\n"
+			   "  \"num_files_train\": %lld,\n  \"num_files_eval\": %lld,\n"
+			   "  \"num_samples_per_file\": %lld\n}\n",
+			a, b, (long long)nep, (long long)d->cfg->dataset.num_files_train,
+			(long long)d->cfg->dataset.num_files_eval,
+			(long long)d->cfg->dataset.num_samples_per_file);
+		fclose(f);
+	}
+}
+
+static void publish_results(struct thread_data *td, struct fiodlio_dlio *d)
+{
+	struct fiodlio_options *o = td->eo;
+	struct dlio_shared *sh = d->shared;
+	struct rank_result *res;
+	const struct dlio_train *t = &d->train;
+	double off = d->wall0 - ((double)d->t0.tv_sec + (double)d->t0.tv_nsec / 1e9);
+	const char *dir = o->dlio_output && *o->dlio_output ? o->dlio_output : NULL;
+
+	if (dir && mkdir(dir, 0755) && errno != EEXIST) {
+		log_err("fio-dlio: %s: cannot create dlio_output %s: %s\n", td->o.name, dir,
+			strerror(errno));
+		dir = NULL;
+	}
+	if (dir)
+		write_epoch_stats(td, d, dir);
+	if (!sh)
+		return;
+	res = &sh->res[d->local];
+	res->nep = t->nep < MAX_REPORT_EPOCHS ? t->nep : MAX_REPORT_EPOCHS;
+	for (int64_t e = 0; e < res->nep; e++) {
+		res->au[e] = t->ep[e].au;
+		res->tput[e] = t->ep[e].throughput;
+		res->eval_au[e] = t->ep[e].eval_au;
+		res->eval_tput[e] = t->ep[e].eval_throughput;
+		res->has_eval[e] = t->ep[e].has_eval;
+	}
+	res->start = t->nep ? t->ep[0].start + off : d->wall0;
+	res->end = t->nep ? t->ep[t->nep - 1].end + off : d->wall0;
+	__atomic_store_n(&sh->steps[d->local], INT64_MAX, __ATOMIC_RELEASE);
+	if (__atomic_add_fetch(&sh->finished, 1, __ATOMIC_ACQ_REL) == sh->nlocal && !td->error)
+		aggregate_report(td, d, dir);
 }
 
 void fiodlio_dlio_cleanup(struct thread_data *td, struct fiodlio_job *job)
@@ -1074,6 +1362,7 @@ void fiodlio_dlio_cleanup(struct thread_data *td, struct fiodlio_job *job)
 	}
 	if (d->phase == PHASE_TRAIN) {
 		train_report(td, d, secs);
+		publish_results(td, d);
 		for (int i = 0; d->wfile && i < DLIO_TRAIN_MAX_WORKERS; i++) {
 			if (d->wfile[i].sf && job->ctx)
 				job->backend->close(job->ctx, d->wfile[i].sf, err, sizeof(err));

@@ -214,3 +214,29 @@ def test_tfrecord_reads_ahead_only_what_tf_data_buffers(workdir):
     need = 80 * record
     assert need <= got <= need + 2 * 2 * 65536
     assert got < 8 * 50 * record
+
+
+def test_run_summary_in_dlio_layout(workdir):
+    import json
+
+    yaml = workload(workdir, ntrain=8, neval=4, epochs=2)
+    generate(workdir, yaml)
+    out = os.path.join(workdir, "out")
+    data = os.path.join(workdir, "data")
+    res = run(["--uri=file://" + data, "--dlio_phase=train", "--dlio_workload=" + yaml,
+               "--dlio_ranks=2", "--numjobs=2", "--rw=read", "--iodepth=2",
+               "--dlio_output=" + out])
+    summary = json.load(open(os.path.join(out, "summary.json")))
+    m = summary["metric"]
+    assert summary["num_accelerators"] == 2 and summary["epochs"] == 2
+    assert len(m["train_au_percentage"]) == 2 and len(m["eval_au_percentage"]) == 2
+    assert 0 < m["train_au_mean_percentage"] <= 100
+    assert m["train_au_meet_expectation"] in ("success", "fail")
+    # MB/s is DLIO's: samples/s times the configured record length, in MiB
+    assert abs(m["train_io_mean_MB_per_second"] -
+               m["train_throughput_mean_samples_per_second"] * 65536 / 2 ** 20) < 1e-3
+    for r in (0, 1):
+        stats = json.load(open(os.path.join(out, "%d_per_epoch_stats.json" % r)))
+        assert sorted(stats) == ["1", "2"]
+        assert {"start", "end", "duration", "block1", "eval"} <= set(stats["1"])
+    assert "Number of Simulated Accelerators: 2" in res.stdout
