@@ -617,14 +617,35 @@ static void warnings(const struct dlio_diags *dg, struct d2f_text *t, const char
 		tput(t, "%s(%zu more diagnostics)\n", pfx, dg->dropped);
 }
 
+/* bytes of an fio size string such as "262144" or "1m" */
+static int64_t size_bytes(const char *v)
+{
+	char *end;
+	int64_t n = strtoll(v, &end, 10);
+
+	switch (*end) {
+	case 'k':
+		return n << 10;
+	case 'm':
+		return n << 20;
+	case 'g':
+		return n << 30;
+	default:
+		return n;
+	}
+}
+
 static void phase(struct ctx *c, struct d2f_text *t, const char *name, const char *why,
 		  const char *rw, const char *bs, int64_t size, int first)
 {
+	int64_t min = size_bytes(bs);
+
 	tput(t, "\n; %s\n[%s]\n", why, name);
 	if (!first)
 		tput(t, "stonewall\n");
+	/* fio refuses a size below the block size before the engine can say otherwise */
 	tput(t, "dlio_phase=%s\nrw=%s\nbs=%s\nsize=%lld\n", name, rw, bs,
-	     (long long)(size > 0 ? size : 1));
+	     (long long)(size > min ? size : min > 0 ? min : 1));
 	(void)c;
 }
 

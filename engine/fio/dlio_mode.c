@@ -327,11 +327,26 @@ int fiodlio_dlio_setup(struct thread_data *td)
 				td->o.name, dlio_format_name(d->cfg->dataset.format));
 			goto fail;
 		}
-		if (d->cfg->reader.read_threads > (int64_t)td->o.iodepth) {
-			log_err("fio-dlio: %s: iodepth=%u is below reader.read_threads=%lld: each "
-				"loader worker needs an io_u for its read in flight\n",
-				td->o.name, td->o.iodepth, (long long)d->cfg->reader.read_threads);
-			goto fail;
+		{
+			/* each loader worker (or TFRecord stream) has one read in flight */
+			int64_t need = d->cfg->reader.read_threads > 0 ? d->cfg->reader.read_threads : 1;
+
+			if (need > 4096) {
+				log_err("fio-dlio: %s: reader.read_threads=%lld is more than fio-dlio "
+					"models\n",
+					td->o.name, (long long)need);
+				goto fail;
+			}
+			if ((int64_t)td->o.iodepth < need) {
+				if (td->subjob_number == 0)
+					log_info("fio-dlio: %s: iodepth=%u raised to %lld, the loader's "
+						 "read_threads\n",
+						 td->o.name, td->o.iodepth, (long long)need);
+				td->o.iodepth = (unsigned int)need;
+			}
+			td->o.iodepth_low = td->o.iodepth;
+			if (td->o.iodepth_batch_complete_max < td->o.iodepth)
+				td->o.iodepth_batch_complete_max = td->o.iodepth;
 		}
 		set_block_size(td, (unsigned long long)maxr);
 		td->o.td_ddir = TD_DDIR_READ;

@@ -124,10 +124,15 @@ def test_missing_dataset_says_generate_first(workdir):
     assert "does not exist" in res.stderr and "dlio_phase=generate" in res.stderr
 
 
-def test_iodepth_below_read_threads(workdir):
-    yaml = workload(workdir, threads=4)
-    res = train(workdir, yaml, iodepth=2, expect_error=True)
-    assert "iodepth=2 is below reader.read_threads=4" in res.stderr
+def test_iodepth_follows_read_threads(workdir):
+    yaml = workload(workdir, threads=4, epochs=1)
+    generate(workdir, yaml)
+    res = train(workdir, yaml, iodepth=1)
+    assert "iodepth=1 raised to 4" in res.stdout
+    assert res.jobs[0]["job options"]["iodepth"] == "1"
+    # the four workers' reads were in flight together
+    depth = res.jobs[0]["iodepth_level"]
+    assert float(depth.get("4", 0)) > 0 or float(depth.get(">=64", 0)) > 0
 
 
 @pytest.mark.parametrize("fmt,rl,nspf", [("npy", 40000, 2), ("hdf5", 40000, 2),
