@@ -259,7 +259,6 @@ static int64_t sample_read_bytes(struct ctx *c, const struct dlio_file_size *fs,
 	const struct dlio_config *cfg = &c->cfg;
 	enum dlio_sampler s = c->sampler;
 	struct dlio_read_iter it;
-	struct dlio_read rd;
 	int64_t open = 0, per = 0;
 
 	if (cfg->dataset.format == DLIO_FMT_TFRECORD)
@@ -269,11 +268,9 @@ static int64_t sample_read_bytes(struct ctx *c, const struct dlio_file_size *fs,
 	    cfg->reader.data_loader == DLIO_LOADER_SYNTHETIC)
 		return 0;
 	if (!dlio_reads_init(&it, &c->g, d1, d2, 0, DLIO_IO_OPEN))
-		while (dlio_reads_next(&it, &rd))
-			open += rd.len;
+		open = dlio_reads_total(&it);
 	if (!dlio_reads_init(&it, &c->g, d1, d2, 0, DLIO_IO_SAMPLE))
-		while (dlio_reads_next(&it, &rd))
-			per += rd.len;
+		per = dlio_reads_total(&it);
 	/* the index path opens the file for every sample; the iterative one once per file */
 	if (s == DLIO_SAMPLER_INDEX)
 		return open + per;

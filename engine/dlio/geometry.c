@@ -265,19 +265,18 @@ void dlio_geom_file_dims(const struct dlio_geom *g, int64_t gidx, int64_t *d1, i
  * depend on which. */
 int64_t dlio_npy_header_len(const char *descr, const int64_t *shape, size_t ndim)
 {
-	char dict[512];
-	size_t off, i;
-	int64_t h;
+	/* the length of numpy's header dict, counted rather than printed (it is asked
+	 * for every file of a dataset):
+	 * {'descr': '<descr>', 'fortran_order': False, 'shape': (<d>, <d>, <n>), } */
+	int64_t h = (int64_t)strlen("{'descr': '") + (int64_t)strlen(descr) +
+		    (int64_t)strlen("', 'fortran_order': False, 'shape': (") +
+		    (int64_t)strlen("), }");
+	size_t i;
 
-	off = (size_t)snprintf(dict, sizeof(dict), "{'descr': '%s', 'fortran_order': False, 'shape': (",
-			       descr);
-	for (i = 0; i < ndim && off < sizeof(dict); i++)
-		off += (size_t)snprintf(dict + off, sizeof(dict) - off, "%s%lld", i ? ", " : "",
-					(long long)shape[i]);
-	if (off < sizeof(dict))
-		off += (size_t)snprintf(dict + off, sizeof(dict) - off, "%s), }",
-					ndim == 1 ? "," : "");
-	h = (int64_t)off;
+	for (i = 0; i < ndim; i++)
+		h += ndigits(shape[i]) + (i ? 2 : 0);
+	if (ndim == 1)
+		h += 1; /* a 1-tuple is written (n,) */
 	/* numpy leaves room to grow the first axis in place: 21 digits */
 	if (ndim)
 		h += 21 - ndigits(shape[0]);

@@ -39,6 +39,16 @@ int dlio_reads_init(struct dlio_read_iter *it, const struct dlio_geom *g, int64_
 		    int64_t in_file, enum dlio_io_phase phase);
 /* 1 with *r filled, 0 when done */
 int dlio_reads_next(struct dlio_read_iter *it, struct dlio_read *r);
+/* bytes of every read still to come, without walking them */
+static inline int64_t dlio_reads_total(const struct dlio_read_iter *it)
+{
+	int64_t n = it->range_len - it->range_done;
+
+	for (int i = it->next_fixed; i < it->nfixed; i++)
+		n += it->fixed[i].len;
+	return n;
+}
+
 /* whether dlio_reads_next() has another read to give */
 static inline int dlio_reads_more(const struct dlio_read_iter *it)
 {

@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <regex.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -163,16 +164,21 @@ static int resolver_init(struct resolver *r)
 	return rc ? -EINVAL : 0;
 }
 
-static void resolver_free(struct resolver *r)
+/* The patterns are compiled once per process: compiling them took most of a
+ * workload's load time.  glibc's regexec() may share a compiled pattern. */
+static struct resolver shared_resolver;
+static pthread_once_t resolver_once = PTHREAD_ONCE_INIT;
+static int resolver_status;
+
+static void resolver_compile(void)
 {
-	if (!r->ok)
-		return;
-	regfree(&r->re_bool);
-	regfree(&r->re_float);
-	regfree(&r->re_int);
-	regfree(&r->re_null);
-	regfree(&r->re_ofloat);
-	r->ok = 0;
+	resolver_status = resolver_init(&shared_resolver);
+}
+
+static struct resolver *resolver_get(void)
+{
+	pthread_once(&resolver_once, resolver_compile);
+	return resolver_status ? NULL : &shared_resolver;
 }
 
 static void strip_underscores(const char *in, char *out, size_t len)
@@ -352,7 +358,7 @@ void dlio_ynode_pathname(const struct dlio_ynode *n, char *buf, size_t len)
 
 struct pctx {
 	struct dlio_ytree *t;
-	struct resolver res;
+	struct resolver *res;
 	const char *src;
 	char *err;
 	size_t errlen;
@@ -453,7 +459,7 @@ static int parse_node(struct pctx *c, yaml_parser_t *p, yaml_event_t *ev, int de
 		if (!n->text)
 			goto nomem;
 		if (ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE && !ev->data.scalar.tag) {
-			if (resolve_plain(&c->res, n)) {
+			if (resolve_plain(c->res, n)) {
 				seterr(c->err, c->errlen, "%s:%d:%d: integer out of range", c->src,
 				       line, col);
 				ret = -ERANGE;
@@ -519,9 +525,11 @@ int dlio_ytree_load_buf(struct dlio_ytree *t, const char *name, const char *buf,
 		ret = -ENOMEM;
 		goto out;
 	}
-	ret = resolver_init(&c.res);
-	if (ret)
+	c.res = resolver_get();
+	if (!c.res) {
+		ret = -EINVAL;
 		goto out;
+	}
 	if (!yaml_parser_initialize(&p)) {
 		ret = -ENOMEM;
 		goto out;
@@ -587,7 +595,6 @@ int dlio_ytree_load_buf(struct dlio_ytree *t, const char *name, const char *buf,
 out:
 	if (have_parser)
 		yaml_parser_delete(&p);
-	resolver_free(&c.res);
 	if (root)
 		node_free(t, root);
 	if (ret) {
