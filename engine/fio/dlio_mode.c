@@ -350,6 +350,11 @@ int fiodlio_dlio_setup(struct thread_data *td)
 		}
 		set_block_size(td, (unsigned long long)maxr);
 		td->o.td_ddir = TD_DDIR_READ;
+		if (d->cfg->workflow.checkpoint && td->subjob_number == 0)
+			log_info("fio-dlio: %s: note: the workflow also checkpoints during training; "
+				 "this build runs the epochs without those writes (dlio_phase=checkpoint "
+				 "runs the checkpoint benchmark)\n",
+				 td->o.name);
 		break;
 	}
 	case PHASE_CHECKPOINT: {
