@@ -64,7 +64,7 @@ ABI_TEST_ENGINES := $(OUT)/test/fio-dlio-wrongversion.so $(OUT)/test/fio-dlio-wr
 FIO_CFLAGS = -include $(FIO_CFG) -isystem $(FIO_INC) -Iengine -DFIO_INC_DEBUG \
              -DFIODLIO_FIO_VERSION='"$(FIO_VERSION)"' -DFIODLIO_SRCDIR='"$(CURDIR)"'
 
-.PHONY: all engine translator check unit integration run install uninstall clean distclean \
+.PHONY: all engine translator check unit integration run run-plain install uninstall clean distclean \
         check-symbols fio-config format jobfiles fuzz
 .DELETE_ON_ERROR:
 
@@ -131,7 +131,24 @@ check: check-symbols unit integration
 
 DEMO_DIR ?= $(abspath build/demo)
 # The set-up check from the README: a representative job through the engine.
-run: $(ENGINE)
+# The quickstart: MLPerf's U-Net3D workload scaled down (56 files of about 2 MiB), data
+# generated on the local file system, then 2 epochs with 2 ranks, DLIO's summary at the end.
+QUICKSTART = --ranks 2 --config-dir jobfiles workload=unet3d_h100 \
+	++workload.workflow.generate_data=True ++workload.dataset.num_files_train=56 \
+	++workload.dataset.record_length_bytes=2097152 \
+	++workload.dataset.record_length_bytes_stdev=524288 ++workload.train.epochs=2 \
+	++workload.workflow.checkpoint=False
+run: $(ENGINE) $(TRANSLATOR)
+	rm -rf '$(DEMO_DIR)' && mkdir -p '$(DEMO_DIR)'
+	$(TRANSLATOR) $(QUICKSTART) --data-folder 'file://$(DEMO_DIR)/data' \
+		--output '$(DEMO_DIR)/output' -o '$(DEMO_DIR)/unet3d.fio'
+	cd '$(DEMO_DIR)' && FIODLIO_ENGINE='$(abspath $(ENGINE))' $(FIO) unet3d.fio \
+		| tee fio.txt | grep 'fio-dlio: .*\(generated\|epoch\|METRIC\)'
+	@echo "run: fio's full report: $(DEMO_DIR)/fio.txt, DLIO's: $(DEMO_DIR)/output/summary.json"
+	rm -rf '$(DEMO_DIR)/data'
+
+# An ordinary fio job through the engine (no DLIO mode).
+run-plain: $(ENGINE)
 	FIODLIO_ENGINE='$(abspath $(ENGINE))' FIODLIO_DATA='$(DEMO_DIR)' $(FIO) jobfiles/local-demo.fio
 	rm -rf '$(DEMO_DIR)'
 
