@@ -1321,6 +1321,49 @@ static void aggregate_report(struct thread_data *td, struct fiodlio_dlio *d, con
 	}
 }
 
+/*
+ * One line per rank with everything DLIO's summary is computed from, so that
+ * scripts/dlio-report can compute the run's figures from fio's output alone,
+ * over all hosts of a client/server run (each server's lines reach the client).
+ */
+static void metrics_line(struct thread_data *td, struct fiodlio_dlio *d)
+{
+	const struct dlio_train *t = &d->train;
+	double off = d->wall0 - ((double)d->t0.tv_sec + (double)d->t0.tv_nsec / 1e9);
+	char buf[8192];
+	size_t n = 0;
+
+	n += (size_t)snprintf(buf + n, sizeof(buf) - n,
+			      "fio-dlio-metrics: {\"job\": \"%s\", \"rank\": %lld, \"ranks\": %lld, "
+			      "\"batch_size\": %lld, \"batch_size_eval\": %lld, "
+			      "\"record_length_bytes\": %.0f, \"metric_au\": %g, \"epochs\": [",
+			      td->o.name, (long long)d->rank, (long long)d->comm,
+			      (long long)d->cfg->reader.batch_size,
+			      (long long)d->cfg->reader.batch_size_eval,
+			      d->cfg->dataset.record_length_bytes, d->cfg->metric.au);
+	for (int64_t e = 0; e < t->nep && n < sizeof(buf) - 256; e++) {
+		const struct dlio_train_epoch *ep = &t->ep[e];
+
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n,
+				      "%s{\"steps\": %lld, \"start\": %.6f, \"end\": %.6f, "
+				      "\"au\": %.6f, \"throughput\": %.6f",
+				      e ? ", " : "", (long long)ep->train.nsteps, ep->start + off,
+				      ep->end + off, ep->au, ep->throughput);
+		if (ep->has_eval)
+			n += (size_t)snprintf(buf + n, sizeof(buf) - n,
+					      ", \"eval_steps\": %lld, \"eval_au\": %.6f, "
+					      "\"eval_throughput\": %.6f",
+					      (long long)ep->eval.nsteps, ep->eval_au,
+					      ep->eval_throughput);
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "}");
+	}
+	if (n < sizeof(buf) - 4)
+		snprintf(buf + n, sizeof(buf) - n, "]}\n");
+	log_info("%s", buf);
+	/* with --output=FILE the job's stdio buffer would go with the process */
+	fflush(NULL);
+}
+
 static void publish_results(struct thread_data *td, struct fiodlio_dlio *d)
 {
 	struct fiodlio_options *o = td->eo;
@@ -1382,6 +1425,7 @@ void fiodlio_dlio_cleanup(struct thread_data *td, struct fiodlio_job *job)
 	}
 	if (d->phase == PHASE_TRAIN) {
 		train_report(td, d, secs);
+		metrics_line(td, d);
 		publish_results(td, d);
 		for (int i = 0; d->wfile && i < DLIO_TRAIN_MAX_WORKERS; i++) {
 			if (d->wfile[i].sf && job->ctx)

@@ -7,6 +7,7 @@ import os
 import pytest
 
 import dlio_oracle as oracle
+import fiorun
 from fiorun import run
 
 NPZ_CHUNK = 262144
@@ -245,3 +246,36 @@ def test_run_summary_in_dlio_layout(workdir):
         assert sorted(stats) == ["1", "2"]
         assert {"start", "end", "duration", "block1", "eval"} <= set(stats["1"])
     assert "Number of Simulated Accelerators: 2" in res.stdout
+
+
+def test_dlio_report_from_fio_output_alone(workdir):
+    """scripts/dlio-report computes the run's figures from fio's output (the engine's
+    per-rank lines), and they equal the summary.json the engine wrote."""
+    import json
+    import subprocess
+
+    yaml = workload(workdir, ntrain=8, neval=4, epochs=3)
+    generate(workdir, yaml)
+    out = os.path.join(workdir, "out")
+    res = run(["--uri=file://" + os.path.join(workdir, "data"), "--dlio_phase=train",
+               "--dlio_workload=" + yaml, "--dlio_ranks=2", "--numjobs=2", "--rw=read",
+               "--iodepth=2", "--dlio_output=" + out])
+    log = os.path.join(workdir, "fio.out")
+    with open(log, "w") as f:
+        f.write(res.stdout)
+    script = os.path.join(fiorun.REPO, "scripts", "dlio-report")
+    rep, png = os.path.join(workdir, "rep.json"), os.path.join(workdir, "rep.png")
+    p = subprocess.run([script, log, "--json", rep, "--plot", png], capture_output=True,
+                       text=True)
+    assert p.returncode == 0, p.stderr
+    assert "Number of Simulated Accelerators: 2" in p.stdout
+    mine = json.load(open(rep))["job"]["metric"]
+    engine = json.load(open(os.path.join(out, "summary.json")))["metric"]
+    for key in ("train_au_percentage", "train_throughput_samples_per_second",
+                "eval_au_percentage"):
+        assert mine[key] == pytest.approx(engine[key], rel=1e-5), key
+    assert mine["train_au_meet_expectation"] == engine["train_au_meet_expectation"]
+    with open(png, "rb") as f:
+        assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+    p = subprocess.run([script, yaml], capture_output=True, text=True)
+    assert p.returncode != 0 and "no fio-dlio-metrics lines" in p.stderr
