@@ -320,6 +320,76 @@ static int begin_sample(struct dlio_train *t, struct dlio_train_worker *w)
 
 static void advance(struct dlio_train *t, double now);
 
+/* The rank's file `i` (and part) of the checkpoint: its size, or -1 past the end. */
+static int64_t ck_file_size(const struct dlio_train *t, int64_t i, int64_t part)
+{
+	struct dlio_ckpt_file f;
+
+	if (i >= t->ck_nfiles || dlio_ckpt_rank_file(t->ck, t->rank, i, &f))
+		return -1;
+	/* tf_save: the tensors go to the .data part; the .index part is empty */
+	return dlio_ckpt_parts(t->ck) == 2 && part == 0 ? 0 : f.bytes;
+}
+
+static void ck_next_file(struct dlio_train *t);
+
+static void start_ckpt(struct dlio_train *t, int64_t step, enum dlio_train_state resume,
+		       double now)
+{
+	t->ck_resume = resume;
+	t->ck_epoch = t->epoch;
+	t->ck_step = step;
+	t->ck_file = t->ck_off = 0;
+	t->ck_part = -1;
+	t->ck_inflight = 0;
+	ck_next_file(t);
+	t->ck_start = now;
+	t->state = DLIO_TS_CKPT;
+}
+
+/* Move to the next non-empty file (or part) of the checkpoint; ck_size < 0 at the end.
+ * tf_save's empty .index parts are created by the caller along with their .data. */
+static void ck_next_file(struct dlio_train *t)
+{
+	int parts = dlio_ckpt_parts(t->ck);
+
+	do {
+		if (++t->ck_part == parts) {
+			t->ck_part = 0;
+			t->ck_file++;
+		}
+		t->ck_off = 0;
+		t->ck_size = ck_file_size(t, t->ck_file, t->ck_part);
+	} while (t->ck_size == 0);
+}
+
+/* Next piece of the checkpoint: files one after another, each in ck_chunk pieces; a
+ * file's last piece goes out once its others are stored, so it can be closed. */
+static int ck_step(struct dlio_train *t, struct dlio_train_req *r)
+{
+	int64_t len;
+
+	if (t->ck_size < 0 || t->ck_off >= t->ck_size)
+		return 0; /* done, or the file's last piece is in flight */
+	len = t->ck_size - t->ck_off < t->ck_chunk ? t->ck_size - t->ck_off : t->ck_chunk;
+	if (t->ck_off + len >= t->ck_size && t->ck_inflight)
+		return 0;
+	r->worker = -1;
+	r->write = 1;
+	r->ck_file = t->ck_file;
+	r->ck_part = t->ck_part;
+	r->ck_epoch = t->ck_epoch;
+	r->ck_step = t->ck_step;
+	r->ck_size = t->ck_size;
+	r->open = t->ck_off == 0;
+	r->offset = t->ck_off;
+	r->len = len;
+	r->last = t->ck_off + len >= t->ck_size;
+	t->ck_off += len;
+	t->ck_inflight++;
+	return 1;
+}
+
 static void finish_sample(struct dlio_train *t, struct dlio_train_worker *w, double now)
 {
 	int64_t batch = w->cur.batch;
@@ -461,15 +531,15 @@ static void advance(struct dlio_train *t, double now)
 							&t->ep[t->epoch - 1].eval;
 			b->proc[b->nsteps - 1] = t->compute_end - t->start_loading;
 			t->start_loading = t->compute_end;
-			if (t->state == DLIO_TS_TRAIN && t->barrier) {
+			if (t->state == DLIO_TS_TRAIN) {
 				t->gstep++;
-				t->barrier_wait = 1;
+				t->barrier_wait = 1; /* the barrier, then a step-mode checkpoint */
 			}
 			continue;
 		}
 		if (t->barrier_wait) {
 			/* the wait is in the block's wall time, in neither load nor proc */
-			int ok = t->barrier(t->barrier_arg, t->gstep);
+			int ok = t->barrier ? t->barrier(t->barrier_arg, t->gstep) : 1;
 
 			if (ok < 0) {
 				snprintf(t->err, sizeof(t->err),
@@ -484,6 +554,10 @@ static void advance(struct dlio_train *t, double now)
 			t->barrier_wait = 0;
 			if (now > t->start_loading)
 				t->start_loading = now;
+			if (t->ck && dlio_ckpt_step_due(t->ck, t->consumed)) {
+				start_ckpt(t, t->consumed, DLIO_TS_TRAIN, now);
+				return;
+			}
 			continue;
 		}
 		switch (t->state) {
@@ -493,6 +567,12 @@ static void advance(struct dlio_train *t, double now)
 							&t->ep[t->epoch - 1].eval;
 			if (t->consumed == t->steps) {
 				b->end = t->start_loading;
+				if (t->state == DLIO_TS_TRAIN && t->ck &&
+				    dlio_ckpt_epoch_due(t->ck, t->epoch)) {
+					/* folder step: the steps the epoch ran, plus one */
+					start_ckpt(t, t->steps + 1, DLIO_TS_DRAIN, now);
+					return;
+				}
 				t->state = t->state == DLIO_TS_TRAIN ? DLIO_TS_DRAIN : DLIO_TS_EVAL_DRAIN;
 				continue;
 			}
@@ -546,6 +626,17 @@ static void advance(struct dlio_train *t, double now)
 			if (!loop_drained(t))
 				return;
 			end_epoch(t, now);
+			continue;
+		case DLIO_TS_CKPT:
+			if (t->ck_size >= 0 || t->ck_inflight)
+				return;
+			/* saved: every file written and closed */
+			if (t->ck_count < (int64_t)(sizeof(t->ck_dur) / sizeof(t->ck_dur[0])))
+				t->ck_dur[t->ck_count] = now - t->ck_start;
+			t->ck_count++;
+			t->state = t->ck_resume;
+			if (t->state == DLIO_TS_TRAIN)
+				t->start_loading = now;
 			continue;
 		case DLIO_TS_DONE:
 			return;
@@ -617,6 +708,9 @@ int dlio_train_next(struct dlio_train *t, double now, struct dlio_train_req *r)
 	advance(t, now);
 	if (t->state == DLIO_TS_DONE)
 		return t->err[0] ? -EIO : DLIO_TRAIN_DONE;
+	memset(r, 0, sizeof(*r));
+	if (t->state == DLIO_TS_CKPT && ck_step(t, r))
+		return 1;
 	for (int64_t i = 0; i < t->nworkers; i++) {
 		struct dlio_train_worker *w = &t->w[i];
 		struct dlio_read rd;
@@ -649,8 +743,17 @@ int dlio_train_next(struct dlio_train *t, double now, struct dlio_train_req *r)
 
 void dlio_train_complete(struct dlio_train *t, const struct dlio_train_req *r, double now)
 {
-	struct dlio_train_worker *w = &t->w[r->worker];
+	struct dlio_train_worker *w;
 
+	if (r->write) {
+		t->ck_inflight--;
+		t->ck_bytes += r->len;
+		if (r->last)
+			ck_next_file(t); /* the file is complete (the caller closes it) */
+		advance(t, now);
+		return;
+	}
+	w = &t->w[r->worker];
 	t->reads++;
 	t->bytes += r->len;
 	if (t->tfr) {

@@ -17,6 +17,7 @@
 
 #include <stdint.h>
 
+#include "dlio/checkpoint.h"
 #include "dlio/geometry.h"
 #include "dlio/plan.h"
 #include "dlio/reads.h"
@@ -30,6 +31,11 @@ struct dlio_train_req {
 	int64_t file;	/* index within the split, as generated (names, sizes) */
 	int open;	/* the worker opens this file first (closing the one it had) */
 	int64_t offset, len;
+	/* a checkpoint write (worker is then -1): file ck_file, part ck_part of the
+	 * rank's checkpoint in global_epoch<ck_epoch>_step<ck_step>/, ck_size bytes */
+	int write;
+	int last; /* the file's last piece: close it once this completes */
+	int64_t ck_file, ck_part, ck_epoch, ck_step, ck_size;
 };
 
 struct dlio_train_worker {
@@ -78,6 +84,7 @@ enum dlio_train_state {
 	DLIO_TS_DRAIN, /* steps done: the look-ahead batches still get read */
 	DLIO_TS_EVAL,
 	DLIO_TS_EVAL_DRAIN,
+	DLIO_TS_CKPT, /* the accelerator saves a checkpoint; loaders go on reading */
 	DLIO_TS_DONE,
 };
 
@@ -118,6 +125,16 @@ struct dlio_train {
 	void *barrier_arg;
 	int64_t gstep;	    /* training steps finished, over all epochs */
 	int barrier_wait;   /* step finished, waiting for the other ranks */
+
+	/* checkpoints during training (SPEC 9.2); ck NULL: none */
+	const struct dlio_ckpt *ck;
+	int64_t ck_chunk;
+	enum dlio_train_state ck_resume; /* the state after the save */
+	int64_t ck_nfiles, ck_file, ck_part, ck_off, ck_size, ck_inflight;
+	int64_t ck_epoch, ck_step, ck_count;
+	double ck_start;
+	double ck_dur[64];
+	int64_t ck_bytes;
 
 	struct dlio_train_epoch *ep; /* one per epoch */
 	int64_t nep;

@@ -131,6 +131,8 @@ struct fiodlio_dlio {
 	struct worker_file *wfile;	 /* per loader worker: the file it has open */
 	unsigned int inflight;
 	int64_t short_reads;
+	struct worker_file ckf; /* the checkpoint file being written during training */
+	bool train_ckpt;
 
 	struct dlio_shared *shared;
 	int64_t local; /* this rank's index among the job's clones */
@@ -348,13 +350,20 @@ int fiodlio_dlio_setup(struct thread_data *td)
 			if (td->o.iodepth_batch_complete_max < td->o.iodepth)
 				td->o.iodepth_batch_complete_max = td->o.iodepth;
 		}
-		set_block_size(td, (unsigned long long)maxr);
 		td->o.td_ddir = TD_DDIR_READ;
-		if (d->cfg->workflow.checkpoint && td->subjob_number == 0)
-			log_info("fio-dlio: %s: note: the workflow also checkpoints during training; "
-				 "this build runs the epochs without those writes (dlio_phase=checkpoint "
-				 "runs the checkpoint benchmark)\n",
-				 td->o.name);
+		if (d->cfg->workflow.checkpoint) {
+			ret = dlio_ckpt_init(&d->ck, d->cfg, d->comm, err, sizeof(err));
+			if (ret) {
+				log_err("fio-dlio: %s: %s\n", td->o.name, err);
+				goto fail;
+			}
+			d->train_ckpt = true;
+			d->write_size = o->dlio_write_size ? o->dlio_write_size : 8ULL << 20;
+			if ((int64_t)d->write_size > maxr)
+				maxr = (int64_t)d->write_size;
+			td->o.td_ddir = TD_DDIR_RW;
+		}
+		set_block_size(td, (unsigned long long)maxr);
 		break;
 	}
 	case PHASE_CHECKPOINT: {
@@ -490,6 +499,11 @@ int fiodlio_dlio_init(struct thread_data *td, struct fiodlio_job *job)
 		if (d->shared && d->shared->nlocal > 1) {
 			d->train.barrier = step_barrier;
 			d->train.barrier_arg = d;
+		}
+		if (d->train_ckpt) {
+			d->train.ck = &d->ck;
+			d->train.ck_nfiles = dlio_ckpt_rank_nfiles(&d->ck, d->rank);
+			d->train.ck_chunk = (int64_t)d->write_size;
 		}
 		d->wfile = calloc((size_t)DLIO_TRAIN_MAX_WORKERS, sizeof(*d->wfile));
 		if (!d->wfile)
@@ -677,6 +691,86 @@ static int worker_open(struct thread_data *td, struct fiodlio_job *job, struct f
 	return ret;
 }
 
+static const char *ckpt_root(struct thread_data *td, const struct fiodlio_dlio *d, char *root,
+			     size_t len);
+static const char *ckpt_rel(const struct fiodlio_dlio *d, const char *path);
+
+static void ckf_close(struct thread_data *td, struct fiodlio_job *job, struct fiodlio_dlio *d)
+{
+	char err[STORAGE_ERR_LEN];
+
+	if (d->ckf.sf && job->backend->close(job->ctx, d->ckf.sf, err, sizeof(err))) {
+		log_err("fio-dlio: %s: %s\n", td->o.name, err);
+		if (!td->error)
+			td_verror(td, EIO, "dlio checkpoint close");
+	}
+	d->ckf.sf = NULL;
+	storage_target_free(&d->ckf.target);
+}
+
+/* A checkpoint file of the training loop: opened at its first piece (tf_save's empty
+ * .index part is created with it), closed when its last piece is stored. */
+static int ckf_open(struct thread_data *td, struct fiodlio_job *job, struct fiodlio_dlio *d,
+		    const struct dlio_train_req *r)
+{
+	struct dlio_ckpt_file f;
+	char path[600], root[2100], err[STORAGE_ERR_LEN];
+	const char *uri = ckpt_root(td, d, root, sizeof(root));
+	int ret;
+
+	ckf_close(td, job, d);
+	ret = dlio_ckpt_rank_file(&d->ck, d->rank, r->ck_file, &f);
+	for (int part = dlio_ckpt_parts(&d->ck) == 2 ? 0 : (int)r->ck_part;
+	     !ret && part <= r->ck_part; part++) {
+		ret = dlio_ckpt_file_path(&d->ck, r->ck_epoch, r->ck_step, &f, part, path,
+					  sizeof(path));
+		if (ret < 0)
+			break;
+		ret = storage_resolve(uri, ckpt_rel(d, path), &d->ckf.target, err, sizeof(err));
+		if (!ret)
+			ret = fiodlio_job_ctx(td, job, &d->ckf.target);
+		if (!ret)
+			ret = job->backend->open(job->ctx, d->ckf.target.path,
+						 STORAGE_O_WRITE | STORAGE_O_CREATE, &d->ckf.sf, err,
+						 sizeof(err));
+		if (!ret && job->backend->size_hint)
+			ret = job->backend->size_hint(job->ctx, d->ckf.sf,
+						      part < r->ck_part ? 0 : (uint64_t)r->ck_size,
+						      err, sizeof(err));
+		if (ret) {
+			log_err("fio-dlio: %s: checkpoint %s: %s\n", td->o.name, path, err);
+			td_verror(td, -ret, "dlio checkpoint open");
+		}
+		if (part < r->ck_part || ret)
+			ckf_close(td, job, d); /* the empty .index part, or a failed open */
+	}
+	return ret < 0 ? ret : 0;
+}
+
+static int train_ckpt_prep(struct thread_data *td, struct fiodlio_job *job, struct fiodlio_dlio *d,
+			   struct io_u *io_u, struct dlio_train_req *r)
+{
+	struct storage_req *req = io_u->engine_data;
+
+	if (r->open && ckf_open(td, job, d, r))
+		return 1;
+	io_u->ddir = DDIR_WRITE;
+	io_u->offset = (unsigned long long)r->offset;
+	io_u->buflen = (unsigned long long)r->len;
+	io_u->xfer_buflen = io_u->buflen;
+	io_u->xfer_buf = io_u->buf;
+	req->op = STORAGE_WRITE;
+	req->file = d->ckf.sf;
+	req->offset = (uint64_t)r->offset;
+	req->len = (uint64_t)r->len;
+	req->buf = io_u->xfer_buf;
+	req->result = 0;
+	req->err[0] = '\0';
+	d->tstate[slot_of(io_u)] = SLOT_READ;
+	d->inflight++;
+	return 0;
+}
+
 /* The next read of the model if one may start now; else the io_u waits (queue()
  * answers FIO_Q_BUSY) and is offered again after a completion or a timer. */
 static int train_prep(struct thread_data *td, struct fiodlio_job *job, struct fiodlio_dlio *d,
@@ -701,6 +795,8 @@ static int train_prep(struct thread_data *td, struct fiodlio_job *job, struct fi
 		d->tstate[slot] = SLOT_DEFERRED;
 		return 0;
 	}
+	if (r->write)
+		return train_ckpt_prep(td, job, d, io_u, r);
 	if ((r->open || !d->wfile[r->worker].sf) && worker_open(td, job, d, r))
 		return 1;
 	io_u->ddir = DDIR_READ;
@@ -733,7 +829,7 @@ bool fiodlio_dlio_deferred(struct thread_data *td, struct fiodlio_job *job, stru
 		next = d->run->wake;
 	} else if (d->phase != PHASE_TRAIN || d->tstate[slot_of(io_u)] != SLOT_DEFERRED) {
 		return false;
-	} else if (d->train.barrier_wait && !d->inflight) {
+	} else if (d->train.barrier_wait && d->train.barrier && !d->inflight) {
 		next = now_s() + BARRIER_POLL_S;
 	} else {
 		next = d->inflight ? 0 : dlio_train_next_event(&d->train);
@@ -765,7 +861,7 @@ double fiodlio_dlio_wait_limit(struct fiodlio_job *job)
 		return d->run->wake > now_s() ? d->run->wake - now_s() : -1;
 	if (!d || d->phase != PHASE_TRAIN)
 		return -1;
-	if (d->train.barrier_wait)
+	if (d->train.barrier_wait && d->train.barrier)
 		return BARRIER_POLL_S;
 	next = dlio_train_next_event(&d->train);
 	return next < 0 ? -1 : next - now_s();
@@ -790,14 +886,35 @@ static const char *ckpt_rel(const struct fiodlio_dlio *d, const char *path)
 	return path;
 }
 
+/* The checkpoint root: dlio_checkpoint_uri, else the workload's folder as a path. */
+static const char *ckpt_root(struct thread_data *td, const struct fiodlio_dlio *d, char *root,
+			     size_t len)
+{
+	struct fiodlio_options *o = td->eo;
+	const char *folder = d->cfg->checkpoint.checkpoint_folder;
+	char cwd[512];
+
+	if (o->dlio_checkpoint_uri && *o->dlio_checkpoint_uri)
+		return o->dlio_checkpoint_uri;
+	if (folder[0] == '/')
+		snprintf(root, len, "file://%s", folder);
+	else if (strstr(folder, "://"))
+		snprintf(root, len, "%s", folder);
+	else {
+		if (!getcwd(cwd, sizeof(cwd)))
+			snprintf(cwd, sizeof(cwd), ".");
+		snprintf(root, len, "file://%s/%s", cwd, folder);
+	}
+	return root;
+}
+
 static int ck_open(struct thread_data *td, struct fiodlio_job *job, struct fiodlio_dlio *d,
 		   struct ckpt_run *c, struct ck_stream **out)
 {
-	struct fiodlio_options *o = td->eo;
 	struct dlio_ckpt_file f;
 	struct ck_stream *st;
 	char path[600], root[2100], err[STORAGE_ERR_LEN];
-	const char *uri = o->dlio_checkpoint_uri;
+	const char *uri;
 	int parts = dlio_ckpt_parts(&d->ck), ret;
 
 	ret = dlio_ckpt_rank_file(&d->ck, d->rank, c->file, &f);
@@ -818,22 +935,7 @@ static int ck_open(struct thread_data *td, struct fiodlio_job *job, struct fiodl
 		c->part = 0;
 		c->file++;
 	}
-	if (!uri || !*uri) {
-		const char *folder = d->cfg->checkpoint.checkpoint_folder;
-
-		if (folder[0] == '/')
-			snprintf(root, sizeof(root), "file://%s", folder);
-		else if (strstr(folder, "://"))
-			snprintf(root, sizeof(root), "%s", folder);
-		else {
-			char cwd[512];
-
-			if (!getcwd(cwd, sizeof(cwd)))
-				snprintf(cwd, sizeof(cwd), ".");
-			snprintf(root, sizeof(root), "file://%s/%s", cwd, folder);
-		}
-		uri = root;
-	}
+	uri = ckpt_root(td, d, root, sizeof(root));
 	ret = storage_resolve(uri, st->rel, &st->target, err, sizeof(err));
 	if (!ret)
 		ret = fiodlio_job_ctx(td, job, &st->target);
@@ -1084,6 +1186,8 @@ void fiodlio_dlio_done(struct thread_data *td, struct fiodlio_job *job, struct i
 			io_u->resid = 0;
 			d->short_reads++;
 		}
+		if (d->treq[slot].write && d->treq[slot].last)
+			ckf_close(td, job, d);
 		dlio_train_complete(&d->train, &d->treq[slot], now_s());
 		return;
 	}
@@ -1424,6 +1528,16 @@ void fiodlio_dlio_cleanup(struct thread_data *td, struct fiodlio_job *job)
 		log_info("\n");
 	}
 	if (d->phase == PHASE_TRAIN) {
+		if (job->ctx)
+			ckf_close(td, job, d);
+		for (int64_t k = 0; k < d->train.ck_count && k < 64; k++)
+			log_info("fio-dlio: %s: rank %lld saved checkpoint %lld during training in "
+				 "%.3f s; checkpoint size %.4f GiB, %.4f GB/s\n",
+				 td->o.name, (long long)d->rank, (long long)k + 1, d->train.ck_dur[k],
+				 dlio_ckpt_reported_gib(&d->ck),
+				 d->train.ck_dur[k] > 0 ?
+					 dlio_ckpt_reported_gib(&d->ck) / d->train.ck_dur[k] :
+					 0.0);
 		train_report(td, d, secs);
 		metrics_line(td, d);
 		publish_results(td, d);

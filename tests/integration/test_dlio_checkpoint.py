@@ -119,3 +119,60 @@ def test_reading_checkpoints_that_were_never_written(workdir):
     yaml = workload(workdir, 1, 0, 1)
     res = checkpoint(workdir, yaml, 1, expect_error=True)
     assert "does not exist" in res.stderr and "num_checkpoints_write" in res.stderr
+
+
+def train_workload(tmp, ckpt_lines):
+    path = os.path.join(tmp, "tc.yaml")
+    with open(path, "w") as f:
+        f.write("""model:
+  name: unet3d
+  model_size_bytes: 3000000
+framework: pytorch
+workflow:
+  generate_data: False
+  train: True
+  checkpoint: True
+dataset:
+  data_folder: data/
+  format: npz
+  num_files_train: 16
+  num_samples_per_file: 1
+  record_length_bytes: 65536
+reader:
+  data_loader: pytorch
+  batch_size: 2
+  read_threads: 2
+train:
+  epochs: 3
+  computation_time: 0.001
+checkpoint:
+  checkpoint_folder: ckpt
+%s
+metric:
+  au: 0.5
+""" % ckpt_lines)
+    return path
+
+
+@pytest.mark.parametrize("lines,folders", [
+    # epoch mode: after epochs 1 and 3; the folder's step is the epoch's 8 steps + 1
+    ("  checkpoint_after_epoch: 1\n  epochs_between_checkpoints: 2",
+     ["global_epoch1_step9", "global_epoch3_step9"]),
+    # step mode: after steps 3 and 6 of every epoch
+    ("  steps_between_checkpoints: 3",
+     ["global_epoch%d_step%d" % (e, s) for e in (1, 2, 3) for s in (3, 6)]),
+])
+def test_checkpoints_during_training(workdir, lines, folders):
+    yaml = train_workload(workdir, lines)
+    data = os.path.join(workdir, "data")
+    run(["--uri=file://" + data, "--dlio_phase=generate", "--dlio_workload=" + yaml,
+         "--rw=write"])
+    res = run(["--uri=file://" + data, "--dlio_phase=train", "--dlio_workload=" + yaml,
+               "--dlio_checkpoint_uri=file://" + os.path.join(workdir, "ckpt"),
+               "--rw=read", "--dlio_write_size=1m"])
+    got = listing(os.path.join(workdir, "ckpt"))
+    # unet3d is not a transformer: rank 0 saves the model_size_bytes tensor
+    assert got == {f + "/model_states-0.pt": 3000000 for f in folders}
+    assert res.jobs[0]["write"]["io_bytes"] == 3000000 * len(folders)
+    assert "saved checkpoint %d during training" % len(folders) in res.stdout
+    assert "epoch 3: 8 steps" in res.stdout
