@@ -44,8 +44,8 @@ def _env():
 def parse_json(stdout):
     """fio's JSON document: it starts at a line that is just "{" (engine and server
     messages, some holding braces themselves, may come first)."""
-    start = 0 if stdout.startswith("{\n") else stdout.find("\n{\n") + 1
-    if start <= 0 and not stdout.startswith("{\n"):
+    start = 0 if stdout.startswith("{") else stdout.find("\n{\n") + 1
+    if start <= 0 and not stdout.startswith("{"):
         raise FioFailed("fio printed no JSON:\n" + stdout)
     return json.loads(stdout[start:])
 
@@ -55,7 +55,7 @@ def check_result(rc, stdout, stderr, expect_error=False):
     crash = CRASH_RE.search(stderr) or CRASH_RE.search(stdout)
     if crash:
         raise FioFailed("fio job crashed (%r) rc=%d\nstderr:\n%s" % (crash.group(0), rc, stderr))
-    data = parse_json(stdout) if stdout.startswith("{\n") or "\n{\n" in stdout else None
+    data = parse_json(stdout) if stdout.startswith("{") or "\n{\n" in stdout else None
     errors = [j.get("error", 0) for j in (data or {}).get("jobs", [])]
     failed = rc != 0 or any(errors) or data is None
     if expect_error:
