@@ -587,7 +587,8 @@ static void advance(struct dlio_train *t, double now)
 					return;
 			}
 			t->consumed++;
-			request_one(t);
+			if (!t->main_process)
+				request_one(t); /* a worker's loader asks for one more */
 			t->compute_len = dlio_time_sample(t->state == DLIO_TS_TRAIN ?
 								  &t->cfg->train.computation_time :
 								  &t->cfg->evaluation.eval_time,
