@@ -35,7 +35,8 @@ static void usage(FILE *f)
 		"  --ranks N               DLIO's comm_size (default 1)\n"
 		"  --hosts h1,h2,...       one job file per host, ranks split across them in order\n"
 		"  --engine PATH           the engine in ioengine=external:PATH\n"
-		"                          (default: " D2F_DEFAULT_ENGINE ", expanded by fio)\n"
+		"                          (default: the engine built or installed with this\n"
+		"                          dlio2fio, else " D2F_DEFAULT_ENGINE ", expanded by fio)\n"
 		"  --data-folder URI       dataset root: file:///dir, direct:///dir, s3://bucket/prefix,\n"
 		"                          az://account/container/prefix (default: from the workload)\n"
 		"  --checkpoint-folder URI checkpoint root (default: from the workload)\n"
@@ -185,8 +186,38 @@ static void make_cmdline(char *buf, size_t len, int argc, char **argv)
 	}
 }
 
+/*
+ * The engine that belongs to this dlio2fio: build/fio-dlio.so beside build/dlio2fio
+ * in the source tree, $PREFIX/lib/fio-dlio/fio-dlio.so beside $PREFIX/bin/dlio2fio
+ * once installed; NULL when neither is there (the job file then names
+ * ${FIODLIO_ENGINE}).
+ */
+static const char *own_engine(char *buf, size_t len)
+{
+	static const char *const rel[] = { "fio-dlio.so", "../lib/fio-dlio/fio-dlio.so" };
+	char exe[PATH_MAX], cand[PATH_MAX + 64];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	char *slash;
+
+	if (n <= 0)
+		return NULL;
+	exe[n] = '\0';
+	slash = strrchr(exe, '/');
+	if (!slash)
+		return NULL;
+	*slash = '\0';
+	for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+		snprintf(cand, sizeof(cand), "%s/%s", exe, rel[i]);
+		if (access(cand, R_OK) == 0 && realpath(cand, buf) && strlen(buf) < len &&
+		    !strpbrk(buf, ";#\n"))
+			return buf;
+	}
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
+	static char engine_path[PATH_MAX];
 	enum {
 		O_RANKS = 256,
 		O_HOSTS,
@@ -324,6 +355,8 @@ int main(int argc, char **argv)
 	o.explain = do_explain;
 	o.cmdline = cmdline;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (!o.engine)
+		o.engine = own_engine(engine_path, sizeof(engine_path));
 	ret = d2f_translate(&o, &r, err, sizeof(err));
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	/* for scripts/bench-translate: the translation alone, without process start-up */

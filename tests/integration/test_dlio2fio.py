@@ -124,7 +124,8 @@ def test_overrides_reach_dlio_config_and_comments():
     assert "num_files_train: 56" in g["dlio_config"]
     assert "read_threads: 2" in g["dlio_config"]
     assert g["dlio_ranks"] == "8" and g["numjobs"] == "8" and g["dlio_rank_base"] == "0"
-    assert g["ioengine"] == "external:${FIODLIO_ENGINE}"
+    # by default the engine built beside this dlio2fio
+    assert g["ioengine"] == "external:" + os.path.realpath(fiorun.ENGINE)
     assert g["uri"] == "file://${PWD}/data/unet3d"
     assert g["dlio_checkpoint_uri"] == "file://${PWD}/checkpoints/unet3d"
     assert "; overrides: ++workload.dataset.num_files_train=56" in r.stdout
@@ -212,3 +213,13 @@ def test_fio_parses_every_jobfile(workdir):
         r = subprocess.run([fiorun.FIO, "--parse-only", path], env=env, cwd=workdir,
                            capture_output=True, text=True, timeout=60)
         assert r.returncode == 0, (name, r.stdout, r.stderr)
+
+
+def test_engine_option_and_committed_default():
+    r = d2f("--engine", "${FIODLIO_ENGINE}", "jobfiles/workload/unet3d_a100.yaml")
+    assert r.returncode == 0, r.stderr
+    assert global_opts(r.stdout)["ioengine"] == "external:${FIODLIO_ENGINE}"
+    for name in os.listdir(os.path.join(REPO, "jobfiles")):
+        if name.endswith(".fio") and name != "local-demo.fio":
+            text = open(os.path.join(REPO, "jobfiles", name)).read()
+            assert "ioengine=external:${FIODLIO_ENGINE}" in text, name
