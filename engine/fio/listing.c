@@ -110,6 +110,14 @@ static int expand(struct thread_data *td, unsigned int idx, const char *root, co
 			t.path);
 		ret = -ENOENT;
 	} else {
+		uint64_t bytes = 0;
+
+		for (size_t i = 0; i < l.n; i++)
+			bytes += l.sizes[i];
+		/* say what the job will read: fio reads whole blocks, not the tails */
+		if (!td->subjob_number)
+			log_info("fio-dlio: %s: %s://%s: %zu objects, %llu bytes\n", td->o.name,
+				 t.scheme, t.path, l.n, (unsigned long long)bytes);
 		rename_file(td, td->files[idx], l.names[0]);
 		set_size(td->files[idx], l.sizes[0]);
 		for (size_t i = 1; i < l.n; i++) {

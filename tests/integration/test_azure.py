@@ -272,3 +272,32 @@ def test_bad_uri_and_container_name(container):
     res = run(["--uri=az://%s/%s/d" % (ACCOUNT, container), "--filename=x", "--rw=write",
                "--bs=4k", "--size=4k"], expect_error=True)
     assert "ContainerNotFound" in log(res)
+
+
+# DLIO mode on az:// (the write side and the read side of the DLIO issues)
+
+def test_dlio_generate_train_and_checkpoint_on_azure(container, az_tool, tmp_path):
+    import dlio_oracle as oracle
+    from test_s3 import DLIO_CKPT, DLIO_NPZ  # noqa: the same scaled-down workloads
+
+    wl = tmp_path / "w.yaml"
+    wl.write_text(DLIO_NPZ)
+    root = "--uri=az://%s/%s/ds" % (ACCOUNT, container)
+    res = run([root, "--az_create_container=1", "--dlio_phase=generate",
+               "--dlio_workload=" + str(wl), "--dlio_ranks=2", "--numjobs=2", "--rw=write",
+               "--iodepth=4"])
+    expect = {"%s/%s/ds/%s" % (ACCOUNT, container, p): d1 * d2 + 8 + 490
+              for p, (d1, d2), _ in oracle.files(6, 0, "npz", 262144, 65536)}
+    assert listing(az_tool, container, "ds/") == expect
+    res = run([root, "--dlio_phase=train", "--dlio_workload=" + str(wl), "--rw=read"])
+    assert io_bytes(res, "read") == sum(expect.values())
+
+    ck = tmp_path / "c.yaml"
+    ck.write_text(DLIO_CKPT)
+    res = run([root, "--dlio_checkpoint_uri=az://%s/%s/ckpt" % (ACCOUNT, container),
+               "--dlio_phase=checkpoint", "--dlio_workload=" + str(ck), "--dlio_ranks=2",
+               "--numjobs=2", "--iodepth=4", "--dlio_write_size=1m"])
+    written = io_bytes(res, "write")
+    assert written == io_bytes(res, "read") > 0
+    blobs = listing(az_tool, container, "ckpt/")
+    assert sum(blobs.values()) == written and len(blobs) == 4  # 2 ranks x (model, optim)

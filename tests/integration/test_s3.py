@@ -279,3 +279,94 @@ def test_no_output_ever_contains_the_secret(gateway):
     assert len(_outputs) > 10
     for out in _outputs:
         assert secret not in out
+
+
+# DLIO mode on s3:// (the write side and the read side of the DLIO issues)
+
+def dlio_yaml(tmp_path, body):
+    path = str(tmp_path / "w.yaml")
+    with open(path, "w") as f:
+        f.write(body)
+    return path
+
+
+DLIO_NPZ = """model:
+  name: unet3d
+framework: pytorch
+workflow:
+  generate_data: True
+  train: True
+dataset:
+  data_folder: data/
+  format: npz
+  num_files_train: 6
+  num_samples_per_file: 1
+  record_length_bytes: 262144
+  record_length_bytes_stdev: 65536
+reader:
+  data_loader: pytorch
+  batch_size: 1
+  read_threads: 2
+train:
+  epochs: 1
+  computation_time: 0.001
+"""
+
+
+def test_dlio_generate_and_train_on_s3(bucket, tmp_path):
+    import dlio_oracle as oracle
+
+    yaml = dlio_yaml(tmp_path, DLIO_NPZ)
+    root = "--uri=s3://%s/ds" % bucket
+    res = s3run([root, "--dlio_phase=generate", "--dlio_workload=" + yaml, "--dlio_ranks=2",
+                 "--numjobs=2", "--rw=write", "--iodepth=4"])
+    expect = {p: d1 * d2 + 8 + 490 for p, (d1, d2), _ in
+              oracle.files(6, 0, "npz", 262144, 65536)}
+    assert io_bytes(res, "write") == sum(expect.values())
+    # the objects, as a plain fio job lists them (a root ending in '/')
+    res = s3run(["--uri=s3://%s/ds/train/" % bucket, "--rw=read", "--bs=4k"])
+    assert engine_lines(res, ": 6 objects, %d bytes" % sum(expect.values()))
+    # training reads every sample as one GET of the whole object
+    res = s3run([root, "--dlio_phase=train", "--dlio_workload=" + yaml, "--rw=read"])
+    assert io_bytes(res, "read") == sum(expect.values())
+    assert res.jobs[0]["read"]["total_ios"] == 6
+
+
+DLIO_CKPT = """model:
+  name: llama_tiny
+  type: transformer
+  model_datatype: fp16
+  optimizer_datatype: fp32
+  num_layers: 2
+  parallelism:
+    tensor: 1
+    pipeline: 1
+    zero_stage: 3
+  transformer:
+    vocab_size: 1000
+    hidden_size: 256
+    ffn_hidden_size: 512
+    num_attention_heads: 8
+    num_kv_heads: 8
+framework: pytorch
+workflow:
+  generate_data: False
+  train: False
+  checkpoint: True
+checkpoint:
+  checkpoint_folder: ckpt
+  time_between_checkpoints: 0.01
+  num_checkpoints_write: 1
+  num_checkpoints_read: 1
+"""
+
+
+def test_dlio_checkpoints_on_s3(bucket, tmp_path):
+    yaml = dlio_yaml(tmp_path, DLIO_CKPT)
+    res = s3run(["--uri=s3://%s/ds" % bucket, "--dlio_checkpoint_uri=s3://%s/ckpt" % bucket,
+                 "--dlio_phase=checkpoint", "--dlio_workload=" + yaml, "--dlio_ranks=2",
+                 "--numjobs=2", "--iodepth=4", "--dlio_write_size=1m"])
+    written, read = io_bytes(res, "write"), io_bytes(res, "read")
+    assert written == read > 0
+    res = s3run(["--uri=s3://%s/ckpt/global_epoch1_step1/" % bucket, "--rw=read", "--bs=4k"])
+    assert engine_lines(res, "4 objects, %d bytes" % written)  # 2 ranks x (model, optim)
