@@ -173,7 +173,7 @@ jobfiles: $(TRANSLATOR)
 # libFuzzer (clang) on config parsing + overrides + the flow round trip, FUZZ_TIME seconds,
 # seeded with the workloads; findings land in build/fuzz/.
 FUZZ_TIME ?= 60
-FUZZ_SRCS := fuzz/fuzz_config.c engine/dlio/config.c engine/dlio/emit.c engine/dlio/ytree.c \
+FUZZ_SRCS := fuzz/fuzz_config.c engine/dlio/config.c engine/dlio/emit.c engine/dlio/ytree.c engine/lib/errbuf.c \
              engine/dlio/rng.c
 fuzz: $(FUZZ_SRCS) $(wildcard engine/dlio/*.h)
 	@mkdir -p build/fuzz/corpus

@@ -1,4 +1,5 @@
 #include "dlio/ytree.h"
+#include "lib/errbuf.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -11,19 +12,6 @@
 #include <string.h>
 #include <yaml.h>
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static struct dlio_ynode *node_new(struct dlio_ytree *t, enum dlio_ykind kind, const char *src,
 				   int line, int col)
@@ -378,7 +366,7 @@ static int parse_collection(struct pctx *c, yaml_parser_t *p, struct dlio_ynode 
 		struct dlio_ynode *key = NULL, *val = NULL;
 
 		if (!yaml_parser_parse(p, &ev)) {
-			seterr(c->err, c->errlen, "%s:%zu:%zu: %s", c->src, p->problem_mark.line + 1,
+			errbuf_set(c->err, c->errlen, "%s:%zu:%zu: %s", c->src, p->problem_mark.line + 1,
 			       p->problem_mark.column + 1, p->problem ? p->problem : "parse error");
 			return -EINVAL;
 		}
@@ -397,20 +385,20 @@ static int parse_collection(struct pctx *c, yaml_parser_t *p, struct dlio_ynode 
 		if (ret)
 			return ret;
 		if (key->kind != DLIO_Y_SCALAR) {
-			seterr(c->err, c->errlen, "%s:%d:%d: mapping keys must be scalars", c->src,
+			errbuf_set(c->err, c->errlen, "%s:%d:%d: mapping keys must be scalars", c->src,
 			       key->line, key->col);
 			node_free(c->t, key);
 			return -EINVAL;
 		}
 		if (dlio_ynode_get(n, key->text)) {
 			/* OmegaConf's loader rejects duplicate keys; PyYAML alone would keep the last */
-			seterr(c->err, c->errlen, "%s:%d:%d: %s: duplicate key", c->src, key->line,
+			errbuf_set(c->err, c->errlen, "%s:%d:%d: %s: duplicate key", c->src, key->line,
 			       key->col, key->text);
 			node_free(c->t, key);
 			return -EINVAL;
 		}
 		if (!yaml_parser_parse(p, &ev)) {
-			seterr(c->err, c->errlen, "%s:%zu:%zu: %s", c->src, p->problem_mark.line + 1,
+			errbuf_set(c->err, c->errlen, "%s:%zu:%zu: %s", c->src, p->problem_mark.line + 1,
 			       p->problem_mark.column + 1, p->problem ? p->problem : "parse error");
 			node_free(c->t, key);
 			return -EINVAL;
@@ -439,7 +427,7 @@ static int parse_node(struct pctx *c, yaml_parser_t *p, yaml_event_t *ev, int de
 
 	*out = NULL;
 	if (depth > DLIO_Y_MAX_DEPTH) {
-		seterr(c->err, c->errlen, "%s:%d:%d: nesting deeper than %d", c->src, line, col,
+		errbuf_set(c->err, c->errlen, "%s:%d:%d: nesting deeper than %d", c->src, line, col,
 		       DLIO_Y_MAX_DEPTH);
 		ret = -E2BIG;
 		goto out;
@@ -447,7 +435,7 @@ static int parse_node(struct pctx *c, yaml_parser_t *p, yaml_event_t *ev, int de
 	switch (ev->type) {
 	case YAML_SCALAR_EVENT:
 		if (ev->data.scalar.length > DLIO_Y_MAX_SCALAR) {
-			seterr(c->err, c->errlen, "%s:%d:%d: scalar longer than %d bytes", c->src,
+			errbuf_set(c->err, c->errlen, "%s:%d:%d: scalar longer than %d bytes", c->src,
 			       line, col, DLIO_Y_MAX_SCALAR);
 			ret = -E2BIG;
 			goto out;
@@ -460,7 +448,7 @@ static int parse_node(struct pctx *c, yaml_parser_t *p, yaml_event_t *ev, int de
 			goto nomem;
 		if (ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE && !ev->data.scalar.tag) {
 			if (resolve_plain(c->res, n)) {
-				seterr(c->err, c->errlen, "%s:%d:%d: integer out of range", c->src,
+				errbuf_set(c->err, c->errlen, "%s:%d:%d: integer out of range", c->src,
 				       line, col);
 				ret = -ERANGE;
 				goto out;
@@ -480,23 +468,23 @@ static int parse_node(struct pctx *c, yaml_parser_t *p, yaml_event_t *ev, int de
 		ret = parse_collection(c, p, n, depth);
 		goto out;
 	case YAML_ALIAS_EVENT:
-		seterr(c->err, c->errlen, "%s:%d:%d: YAML aliases are not supported", c->src, line,
+		errbuf_set(c->err, c->errlen, "%s:%d:%d: YAML aliases are not supported", c->src, line,
 		       col);
 		ret = -ENOTSUP;
 		goto out;
 	default:
-		seterr(c->err, c->errlen, "%s:%d:%d: unexpected YAML event", c->src, line, col);
+		errbuf_set(c->err, c->errlen, "%s:%d:%d: unexpected YAML event", c->src, line, col);
 		ret = -EINVAL;
 		goto out;
 	}
 	goto out;
 nomem:
 	if (c->t->nnodes >= DLIO_Y_MAX_NODES) {
-		seterr(c->err, c->errlen, "%s:%d:%d: more than %d YAML nodes", c->src, line, col,
+		errbuf_set(c->err, c->errlen, "%s:%d:%d: more than %d YAML nodes", c->src, line, col,
 		       DLIO_Y_MAX_NODES);
 		ret = -E2BIG;
 	} else {
-		seterr(c->err, c->errlen, "%s: out of memory", c->src);
+		errbuf_set(c->err, c->errlen, "%s: out of memory", c->src);
 		ret = -ENOMEM;
 	}
 out:
@@ -538,7 +526,7 @@ int dlio_ytree_load_buf(struct dlio_ytree *t, const char *name, const char *buf,
 	yaml_parser_set_input_string(&p, (const unsigned char *)buf, len);
 	while (!done) {
 		if (!yaml_parser_parse(&p, &ev)) {
-			seterr(err, errlen, "%s:%zu:%zu: %s", name, p.problem_mark.line + 1,
+			errbuf_set(err, errlen, "%s:%zu:%zu: %s", name, p.problem_mark.line + 1,
 			       p.problem_mark.column + 1, p.problem ? p.problem : "parse error");
 			ret = -EINVAL;
 			goto out;
@@ -554,7 +542,7 @@ int dlio_ytree_load_buf(struct dlio_ytree *t, const char *name, const char *buf,
 			break;
 		case YAML_DOCUMENT_START_EVENT:
 			if (root) {
-				seterr(err, errlen, "%s:%zu:%zu: more than one YAML document", name,
+				errbuf_set(err, errlen, "%s:%zu:%zu: more than one YAML document", name,
 				       ev.start_mark.line + 1, ev.start_mark.column + 1);
 				yaml_event_delete(&ev);
 				ret = -EINVAL;
@@ -575,7 +563,7 @@ int dlio_ytree_load_buf(struct dlio_ytree *t, const char *name, const char *buf,
 				node_free(t, root);
 				root = NULL;
 			} else if (root->kind != DLIO_Y_MAP) {
-				seterr(err, errlen, "%s:%d:%d: top level must be a mapping", name,
+				errbuf_set(err, errlen, "%s:%d:%d: top level must be a mapping", name,
 				       root->line, root->col);
 				ret = -EINVAL;
 				goto out;
@@ -599,7 +587,7 @@ out:
 		node_free(t, root);
 	if (ret) {
 		if (err && errlen && !err[0])
-			seterr(err, errlen, "%s: %s", name, strerror(-ret));
+			errbuf_set(err, errlen, "%s: %s", name, strerror(-ret));
 		dlio_ytree_free(t);
 	}
 	return ret;
@@ -618,7 +606,7 @@ int dlio_ytree_load_file(struct dlio_ytree *t, const char *path, char *err, size
 	f = fopen(path, "rb");
 	if (!f) {
 		ret = -errno;
-		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		errbuf_set(err, errlen, "%s: %s", path, strerror(errno));
 		goto out;
 	}
 	buf = malloc(DLIO_Y_MAX_FILE + 1);
@@ -629,14 +617,14 @@ int dlio_ytree_load_file(struct dlio_ytree *t, const char *path, char *err, size
 	while ((n = fread(buf + len, 1, DLIO_Y_MAX_FILE + 1 - len, f)) > 0) {
 		len += n;
 		if (len > DLIO_Y_MAX_FILE) {
-			seterr(err, errlen, "%s: larger than %d bytes", path, DLIO_Y_MAX_FILE);
+			errbuf_set(err, errlen, "%s: larger than %d bytes", path, DLIO_Y_MAX_FILE);
 			ret = -EFBIG;
 			goto out;
 		}
 	}
 	if (ferror(f)) {
 		ret = -EIO;
-		seterr(err, errlen, "%s: read error", path);
+		errbuf_set(err, errlen, "%s: read error", path);
 		goto out;
 	}
 	ret = dlio_ytree_load_buf(t, path, buf, len, err, errlen);
@@ -734,7 +722,7 @@ static int hydra_primitive(struct hctx *h, int nested, struct dlio_ynode **out)
 			h->p++;
 		}
 		if (*h->p != q) {
-			seterr(h->err, h->errlen, "%s:1:%d: unterminated quoted string", h->src,
+			errbuf_set(h->err, h->errlen, "%s:1:%d: unterminated quoted string", h->src,
 			       (int)(start - h->s));
 			return -EINVAL;
 		}
@@ -803,7 +791,7 @@ static int hydra_value(struct hctx *h, int depth, int nested, struct dlio_ynode 
 				goto out;
 			skip_ws(h);
 			if (*h->p != ':') {
-				seterr(h->err, h->errlen, "%s:1:%d: expected ':' in dictionary",
+				errbuf_set(h->err, h->errlen, "%s:1:%d: expected ':' in dictionary",
 				       h->src, hcol(h));
 				ret = -EINVAL;
 				goto out;
@@ -815,7 +803,7 @@ static int hydra_value(struct hctx *h, int depth, int nested, struct dlio_ynode 
 			goto out;
 		if (key) {
 			if (dlio_ynode_get(n, key->text)) {
-				seterr(h->err, h->errlen, "%s:1:%d: duplicate key %s", h->src,
+				errbuf_set(h->err, h->errlen, "%s:1:%d: duplicate key %s", h->src,
 				       key->col, key->text);
 				ret = -EINVAL;
 				goto out;
@@ -836,7 +824,7 @@ static int hydra_value(struct hctx *h, int depth, int nested, struct dlio_ynode 
 			h->p++;
 			break;
 		}
-		seterr(h->err, h->errlen, "%s:1:%d: expected ',' or '%c'", h->src, hcol(h), close);
+		errbuf_set(h->err, h->errlen, "%s:1:%d: expected ',' or '%c'", h->src, hcol(h), close);
 		ret = -EINVAL;
 		goto out;
 	}
@@ -883,7 +871,7 @@ int dlio_ytree_override(struct dlio_ytree *t, const char *ovr, const char *prefi
 	snprintf(srcname, sizeof(srcname), "<override %zu>", t->nsrcs);
 	h.src = add_src(t, srcname);
 	if (!h.src) {
-		seterr(err, errlen, "%s: too many overrides (max %d)", ovr, DLIO_Y_MAX_OVERRIDES);
+		errbuf_set(err, errlen, "%s: too many overrides (max %d)", ovr, DLIO_Y_MAX_OVERRIDES);
 		ret = -E2BIG;
 		goto out;
 	}
@@ -903,7 +891,7 @@ int dlio_ytree_override(struct dlio_ytree *t, const char *ovr, const char *prefi
 	eq = strchr(p, '=');
 	plen = eq ? (size_t)(eq - p) : strlen(p);
 	if (!plen || plen >= sizeof(path)) {
-		seterr(err, errlen, "%s:1:%d: %s: missing or overlong key", h.src,
+		errbuf_set(err, errlen, "%s:1:%d: %s: missing or overlong key", h.src,
 		       (int)(pstart - ovr) + 1, ovr);
 		ret = -EINVAL;
 		goto out;
@@ -911,7 +899,7 @@ int dlio_ytree_override(struct dlio_ytree *t, const char *ovr, const char *prefi
 	memcpy(path, p, plen);
 	path[plen] = '\0';
 	if (!eq && mode != 3) {
-		seterr(err, errlen, "%s:1:%d: %s: missing '=' (key=value)", h.src,
+		errbuf_set(err, errlen, "%s:1:%d: %s: missing '=' (key=value)", h.src,
 		       (int)(pstart - ovr) + 1, path);
 		ret = -EINVAL;
 		goto out;
@@ -923,7 +911,7 @@ int dlio_ytree_override(struct dlio_ytree *t, const char *ovr, const char *prefi
 			goto out;
 		skip_ws(&h);
 		if (*h.p == ',') {
-			seterr(err, errlen,
+			errbuf_set(err, errlen,
 			       "%s:1:%d: %s: a comma-separated value is a sweep, which needs "
 			       "--multirun; quote it or use [a,b] for a list",
 			       h.src, hcol(&h), path);
@@ -931,7 +919,7 @@ int dlio_ytree_override(struct dlio_ytree *t, const char *ovr, const char *prefi
 			goto out;
 		}
 		if (*h.p) {
-			seterr(err, errlen, "%s:1:%d: %s: trailing characters in value", h.src,
+			errbuf_set(err, errlen, "%s:1:%d: %s: trailing characters in value", h.src,
 			       hcol(&h), path);
 			ret = -EINVAL;
 			goto out;
@@ -944,7 +932,7 @@ int dlio_ytree_override(struct dlio_ytree *t, const char *ovr, const char *prefi
 	}
 	len = strlen(prefix);
 	if (strncmp(path, prefix, len) || !path[len]) {
-		seterr(err, errlen, "%s:1:%d: %s: only %s* and hydra.* keys can be overridden",
+		errbuf_set(err, errlen, "%s:1:%d: %s: only %s* and hydra.* keys can be overridden",
 		       h.src, (int)(pstart - ovr) + 1, path, prefix);
 		ret = -EINVAL;
 		goto out;
@@ -955,7 +943,7 @@ int dlio_ytree_override(struct dlio_ytree *t, const char *ovr, const char *prefi
 		dot = strchr(p, '.');
 		len = dot ? (size_t)(dot - p) : strlen(p);
 		if (!len || len >= sizeof(seg)) {
-			seterr(err, errlen, "%s:1:%d: %s: bad key path", h.src,
+			errbuf_set(err, errlen, "%s:1:%d: %s: bad key path", h.src,
 			       (int)(pstart - ovr) + 1, path);
 			ret = -EINVAL;
 			goto out;
@@ -967,7 +955,7 @@ int dlio_ytree_override(struct dlio_ytree *t, const char *ovr, const char *prefi
 			break;
 		if (!next) {
 			if (mode == 0 || mode == 3) {
-				seterr(err, errlen,
+				errbuf_set(err, errlen,
 				       "%s:1:%d: %s: key '%s' is not in the config (use ++ or + to "
 				       "add it)",
 				       h.src, (int)(pstart - ovr) + 1, path, seg);
@@ -987,7 +975,7 @@ int dlio_ytree_override(struct dlio_ytree *t, const char *ovr, const char *prefi
 			}
 			node_append(cur, next);
 		} else if (next->kind != DLIO_Y_MAP) {
-			seterr(err, errlen, "%s:1:%d: %s: '%s' is not a mapping", h.src,
+			errbuf_set(err, errlen, "%s:1:%d: %s: '%s' is not a mapping", h.src,
 			       (int)(pstart - ovr) + 1, path, seg);
 			ret = -ENOTDIR;
 			goto out;
@@ -998,7 +986,7 @@ int dlio_ytree_override(struct dlio_ytree *t, const char *ovr, const char *prefi
 	switch (mode) {
 	case 0:
 		if (!next) {
-			seterr(err, errlen,
+			errbuf_set(err, errlen,
 			       "%s:1:%d: %s: key is not in the config; Hydra rejects it (use "
 			       "++%s=... to add it)",
 			       h.src, (int)(pstart - ovr) + 1, path, path);
@@ -1008,7 +996,7 @@ int dlio_ytree_override(struct dlio_ytree *t, const char *ovr, const char *prefi
 		break;
 	case 1:
 		if (next) {
-			seterr(err, errlen,
+			errbuf_set(err, errlen,
 			       "%s:1:%d: %s: key already exists; Hydra's + only adds (use ++ to "
 			       "override)",
 			       h.src, (int)(pstart - ovr) + 1, path);
@@ -1018,14 +1006,14 @@ int dlio_ytree_override(struct dlio_ytree *t, const char *ovr, const char *prefi
 		break;
 	case 3:
 		if (!next) {
-			seterr(err, errlen, "%s:1:%d: %s: cannot delete, key is not in the config",
+			errbuf_set(err, errlen, "%s:1:%d: %s: cannot delete, key is not in the config",
 			       h.src, (int)(pstart - ovr) + 1, path);
 			ret = -ENOENT;
 			goto out;
 		}
 		if (val && (next->kind != DLIO_Y_SCALAR || !next->text ||
 			    strcmp(next->text, val->text ? val->text : ""))) {
-			seterr(err, errlen, "%s:1:%d: %s: cannot delete, value does not match",
+			errbuf_set(err, errlen, "%s:1:%d: %s: cannot delete, value does not match",
 			       h.src, (int)(pstart - ovr) + 1, path);
 			ret = -EINVAL;
 			goto out;
@@ -1064,6 +1052,6 @@ int dlio_ytree_override(struct dlio_ytree *t, const char *ovr, const char *prefi
 out:
 	node_free(t, val);
 	if (ret && err && errlen && !err[0])
-		seterr(err, errlen, "%s: %s", ovr, strerror(-ret));
+		errbuf_set(err, errlen, "%s: %s", ovr, strerror(-ret));
 	return ret;
 }

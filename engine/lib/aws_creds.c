@@ -1,4 +1,5 @@
 #include "lib/aws_creds.h"
+#include "lib/errbuf.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -46,19 +47,6 @@ struct resolver {
 	int files_read;
 };
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static const char *env(struct resolver *r, const char *name)
 {
@@ -98,7 +86,7 @@ static int expand_home(struct resolver *r, const char *path, char *out, size_t o
 
 	if (path[0] == '~' && (path[1] == '/' || path[1] == '\0')) {
 		if (!r->home[0]) {
-			set_err(r->err, r->errlen, "cannot expand '%s': no home directory (HOME unset)",
+			errbuf_set(r->err, r->errlen, "cannot expand '%s': no home directory (HOME unset)",
 				path);
 			return -ENOENT;
 		}
@@ -107,7 +95,7 @@ static int expand_home(struct resolver *r, const char *path, char *out, size_t o
 		n = snprintf(out, outsz, "%s", path);
 	}
 	if (n < 0 || (size_t)n >= outsz) {
-		set_err(r->err, r->errlen, "path too long: %.64s...", path);
+		errbuf_set(r->err, r->errlen, "path too long: %.64s...", path);
 		return -ENAMETOOLONG;
 	}
 	return 0;
@@ -127,18 +115,18 @@ static int slurp(struct resolver *r, const char *path, char **buf)
 		if (errno == ENOENT || errno == ENOTDIR)
 			return 0;
 		ret = -errno;
-		set_err(r->err, r->errlen, "cannot open %s: %s", path, strerror(errno));
+		errbuf_set(r->err, r->errlen, "cannot open %s: %s", path, strerror(errno));
 		return ret;
 	}
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size > MAX_FILE_SIZE) {
-		set_err(r->err, r->errlen, "%s: not a regular file of at most %d bytes", path,
+		errbuf_set(r->err, r->errlen, "%s: not a regular file of at most %d bytes", path,
 			MAX_FILE_SIZE);
 		ret = -EINVAL;
 		goto out;
 	}
 	b = malloc((size_t)st.st_size + 1);
 	if (!b) {
-		set_err(r->err, r->errlen, "out of memory reading %s", path);
+		errbuf_set(r->err, r->errlen, "out of memory reading %s", path);
 		ret = -ENOMEM;
 		goto out;
 	}
@@ -149,7 +137,7 @@ static int slurp(struct resolver *r, const char *path, char **buf)
 			continue;
 		if (n < 0) {
 			ret = -errno;
-			set_err(r->err, r->errlen, "cannot read %s: %s", path, strerror(errno));
+			errbuf_set(r->err, r->errlen, "cannot read %s: %s", path, strerror(errno));
 			goto out;
 		}
 		if (n == 0)
@@ -199,7 +187,7 @@ static int store(struct resolver *r, char *dst, size_t cap, const char *val, con
 {
 	if (copy(dst, cap, val)) {
 		/* never the value: it may be a secret */
-		set_err(r->err, r->errlen, "%s:%d: value of %s is longer than %zu bytes", path,
+		errbuf_set(r->err, r->errlen, "%s:%d: value of %s is longer than %zu bytes", path,
 			line, key, cap - 1);
 		return -EINVAL;
 	}
@@ -246,7 +234,7 @@ static int parse_file(struct resolver *r, const char *path, char *text, int is_c
 			size_t n = strlen(s);
 
 			if (s[n - 1] != ']') {
-				set_err(r->err, r->errlen, "%s:%d: section header without closing ']'",
+				errbuf_set(r->err, r->errlen, "%s:%d: section header without closing ']'",
 					path, line);
 				return -EINVAL;
 			}
@@ -260,19 +248,19 @@ static int parse_file(struct resolver *r, const char *path, char *text, int is_c
 		}
 		eq = strchr(s, '=');
 		if (!eq) {
-			set_err(r->err, r->errlen, "%s:%d: expected 'key = value' or '[section]'",
+			errbuf_set(r->err, r->errlen, "%s:%d: expected 'key = value' or '[section]'",
 				path, line);
 			return -EINVAL;
 		}
 		if (!in_section) {
-			set_err(r->err, r->errlen, "%s:%d: setting outside any [section]", path,
+			errbuf_set(r->err, r->errlen, "%s:%d: setting outside any [section]", path,
 				line);
 			return -EINVAL;
 		}
 		key = trim(s, eq);
 		val = trim(eq + 1, eq + 1 + strlen(eq + 1));
 		if (!*key) {
-			set_err(r->err, r->errlen, "%s:%d: setting without a name", path, line);
+			errbuf_set(r->err, r->errlen, "%s:%d: setting without a name", path, line);
 			return -EINVAL;
 		}
 		for (char *c = key; *c; c++)
@@ -390,13 +378,13 @@ static int creds_from_profile(struct resolver *r, struct aws_creds *out)
 	if (!p->found) {
 		if (!r->profile_origin)
 			return -ENOENT; /* no default profile: the caller says what to do */
-		set_err(r->err, r->errlen, "profile '%s' (from %s) not found in %s",
+		errbuf_set(r->err, r->errlen, "profile '%s' (from %s) not found in %s",
 			r->profile_name, r->profile_origin, files);
 		return -ENOENT;
 	}
 	if (!p->access_key[0] && !p->secret_key[0]) {
 		if (p->unsupported[0]) {
-			set_err(r->err, r->errlen,
+			errbuf_set(r->err, r->errlen,
 				"%s:%d: profile '%s' uses %s, which fio-dlio does not resolve; give "
 				"static keys instead (e.g. eval \"$(aws configure export-credentials "
 				"--profile %s --format env)\")",
@@ -406,14 +394,14 @@ static int creds_from_profile(struct resolver *r, struct aws_creds *out)
 		}
 		if (!r->profile_origin)
 			return -ENOENT;
-		set_err(r->err, r->errlen, "profile '%s' has no aws_access_key_id in %s",
+		errbuf_set(r->err, r->errlen, "profile '%s' has no aws_access_key_id in %s",
 			r->profile_name, files);
 		return -ENOENT;
 	}
 	if (!p->access_key[0] || !p->secret_key[0]) {
 		int has_key = p->access_key[0] != '\0';
 
-		set_err(r->err, r->errlen, "%s:%d: profile '%s' has %s but no %s",
+		errbuf_set(r->err, r->errlen, "%s:%d: profile '%s' has %s but no %s",
 			has_key ? p->akid_file : p->secret_file,
 			has_key ? p->akid_line : p->secret_line, r->profile_name,
 			has_key ? "aws_access_key_id" : "aws_secret_access_key",
@@ -446,7 +434,7 @@ static int resolve_creds(struct resolver *r, struct aws_creds *out)
 	}
 	if (given(in->access_key) || given(in->secret_key)) {
 		if (!given(in->access_key) || !given(in->secret_key)) {
-			set_err(r->err, r->errlen, "the engine options give %s but not %s",
+			errbuf_set(r->err, r->errlen, "the engine options give %s but not %s",
 				given(in->access_key) ? "an access key" : "a secret key",
 				given(in->access_key) ? "a secret key" : "an access key");
 			return -EINVAL;
@@ -455,7 +443,7 @@ static int resolve_creds(struct resolver *r, struct aws_creds *out)
 		    copy(out->secret_key, sizeof(out->secret_key), in->secret_key) ||
 		    copy(out->session_token, sizeof(out->session_token),
 			 given(in->session_token) ? in->session_token : "")) {
-			set_err(r->err, r->errlen, "access key, secret key or session token option "
+			errbuf_set(r->err, r->errlen, "access key, secret key or session token option "
 						   "too long");
 			return -EINVAL;
 		}
@@ -471,7 +459,7 @@ static int resolve_creds(struct resolver *r, struct aws_creds *out)
 	sk = env(r, "AWS_SECRET_ACCESS_KEY");
 	if (ak || sk) {
 		if (!ak || !sk) {
-			set_err(r->err, r->errlen, "%s is set but %s is not",
+			errbuf_set(r->err, r->errlen, "%s is set but %s is not",
 				ak ? "AWS_ACCESS_KEY_ID" : "AWS_SECRET_ACCESS_KEY",
 				ak ? "AWS_SECRET_ACCESS_KEY" : "AWS_ACCESS_KEY_ID");
 			return -EINVAL;
@@ -480,7 +468,7 @@ static int resolve_creds(struct resolver *r, struct aws_creds *out)
 		if (copy(out->access_key, sizeof(out->access_key), ak) ||
 		    copy(out->secret_key, sizeof(out->secret_key), sk) ||
 		    copy(out->session_token, sizeof(out->session_token), tok ? tok : "")) {
-			set_err(r->err, r->errlen, "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY or "
+			errbuf_set(r->err, r->errlen, "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY or "
 						   "AWS_SESSION_TOKEN too long");
 			return -EINVAL;
 		}
@@ -495,7 +483,7 @@ static int resolve_creds(struct resolver *r, struct aws_creds *out)
 		char files[2 * MAX_PATH + 32];
 
 		describe_files(r, files, sizeof(files));
-		set_err(r->err, r->errlen,
+		errbuf_set(r->err, r->errlen,
 			"no S3 credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, give "
 			"the engine's access and secret key options, add a [default] profile to "
 			"%s, or ask for anonymous access",
@@ -540,7 +528,7 @@ static int resolve_region(struct resolver *r, struct aws_creds *out)
 		}
 	}
 	if (copy(out->region, sizeof(out->region), v) || !valid_region(v)) {
-		set_err(r->err, r->errlen, "invalid region '%.64s' (from %s)", v,
+		errbuf_set(r->err, r->errlen, "invalid region '%.64s' (from %s)", v,
 			src ? src : out->region_source);
 		return -EINVAL;
 	}
@@ -583,7 +571,7 @@ static int resolve_endpoint(struct resolver *r, struct aws_creds *out)
 		snprintf(out->endpoint_source, sizeof(out->endpoint_source), "%s", src);
 	if ((strncmp(v, "http://", 7) && strncmp(v, "https://", 8)) ||
 	    copy(out->endpoint, sizeof(out->endpoint), v)) {
-		set_err(r->err, r->errlen,
+		errbuf_set(r->err, r->errlen,
 			"endpoint '%.128s' (from %s) must be an http:// or https:// URL of at most "
 			"%zu bytes",
 			v, out->endpoint_source, sizeof(out->endpoint) - 1);
@@ -611,7 +599,7 @@ static int resolve_ca_bundle(struct resolver *r, struct aws_creds *out)
 		v = r->prof.ca_bundle;
 	}
 	if (copy(out->ca_bundle, sizeof(out->ca_bundle), v)) {
-		set_err(r->err, r->errlen, "CA bundle path too long");
+		errbuf_set(r->err, r->errlen, "CA bundle path too long");
 		return -EINVAL;
 	}
 	return 0;
@@ -628,7 +616,7 @@ int aws_creds_resolve(const struct aws_creds_input *in, struct aws_creds *out, c
 	/* big (a profile holds a session token): keep it off small thread stacks */
 	r = calloc(1, sizeof(*r));
 	if (!r) {
-		set_err(err, errlen, "out of memory");
+		errbuf_set(err, errlen, "out of memory");
 		return ret;
 	}
 	r->in = in;
@@ -636,7 +624,7 @@ int aws_creds_resolve(const struct aws_creds_input *in, struct aws_creds *out, c
 	r->errlen = errlen;
 	home = given(in->home) ? in->home : env(r, "HOME");
 	if (home && copy(r->home, sizeof(r->home), home)) {
-		set_err(err, errlen, "home directory path too long");
+		errbuf_set(err, errlen, "home directory path too long");
 		ret = -ENAMETOOLONG;
 		goto out;
 	}
@@ -649,7 +637,7 @@ int aws_creds_resolve(const struct aws_creds_input *in, struct aws_creds *out, c
 		prof = "default";
 	}
 	if (copy(r->profile_name, sizeof(r->profile_name), prof)) {
-		set_err(err, errlen, "profile name too long");
+		errbuf_set(err, errlen, "profile name too long");
 		ret = -EINVAL;
 		goto out;
 	}

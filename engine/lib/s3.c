@@ -16,6 +16,7 @@
  * Everything runs on the job's thread: requests are prepared, signed and completed there.
  */
 #include "storage.h"
+#include "lib/errbuf.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -160,19 +161,6 @@ struct storage_ctx {
 	char describe[512];
 };
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static const char *env_get(const char *name, void *arg)
 {
@@ -199,7 +187,7 @@ static int ctx_open(const struct storage_conf *conf, struct storage_ctx **out, c
 	int virt, ret;
 
 	if (!ctx) {
-		set_err(err, errlen, "out of memory");
+		errbuf_set(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
 	ctx->conf = *conf;
@@ -235,7 +223,7 @@ static int ctx_open(const struct storage_conf *conf, struct storage_ctx **out, c
 	ret = http_loop_new(&hc, &ctx->loop, err, errlen);
 	if (ret)
 		goto fail;
-	set_err(ctx->describe, sizeof(ctx->describe),
+	errbuf_set(ctx->describe, sizeof(ctx->describe),
 		 "s3: endpoint %s (%s), %s, region %s (%s), credentials from %s, TLS %s%s%s",
 		 ctx->creds.endpoint, ctx->creds.endpoint_source,
 		 ctx->ep.virtual_hosted ? "virtual-hosted style" : "path-style",
@@ -391,7 +379,7 @@ static int op_prepare(struct http_req *hr)
 		ret = s3_sigv4_sign(ctx->signer, &sr, time(NULL), &res, err, sizeof(err));
 	}
 	if (ret) {
-		set_err(hr->curl_err, sizeof(hr->curl_err), "signing: %s", err);
+		errbuf_set(hr->curl_err, sizeof(hr->curl_err), "signing: %s", err);
 		return ret;
 	}
 	ret = add_header(&hr->headers, "x-amz-date", res.amz_date);
@@ -459,7 +447,7 @@ static int op_error(const struct s3_op *op, char *msg, size_t msglen)
 		default:
 			e = EIO;
 		}
-		set_err(msg, msglen, "%s %s%s%s: %s (endpoint %s)%s%s", kind_name[op->kind],
+		errbuf_set(msg, msglen, "%s %s%s%s: %s (endpoint %s)%s%s", kind_name[op->kind],
 			op->name, range ? " " : "", range ? range : "", hr->curl_err,
 			op->ctx->creds.endpoint, retried,
 			e == EACCES && op->ctx->ep.https ?
@@ -469,7 +457,7 @@ static int op_error(const struct s3_op *op, char *msg, size_t msglen)
 	}
 	s3_xml_error(hr->errbody, hr->errbody_len, code, sizeof(code), text, sizeof(text));
 	e = status_errno(hr->status);
-	set_err(msg, msglen, "%s %s%s%s: HTTP %ld%s%s%s%s%s", kind_name[op->kind], op->name,
+	errbuf_set(msg, msglen, "%s %s%s%s: HTTP %ld%s%s%s%s%s", kind_name[op->kind], op->name,
 		range ? " " : "", range ? range : "", hr->status, code[0] ? " " : "", code,
 		text[0] ? ": " : "", text,
 		hr->status == 404 && !code[0] ? " (no such object or bucket)" :
@@ -831,7 +819,7 @@ static void op_done(struct http_req *hr)
 
 			s3_xml_error(hr->errbody, hr->errbody_len, code, sizeof(code), text,
 				     sizeof(text));
-			set_err(msg, sizeof(msg), "CompleteMultipartUpload %s: %s: %s", op->name, code,
+			errbuf_set(msg, sizeof(msg), "CompleteMultipartUpload %s: %s: %s", op->name, code,
 				text);
 			e = -EIO;
 		}
@@ -862,7 +850,7 @@ static int s3_ctx_new(const struct storage_conf *conf, struct storage_ctx **out,
 	int ret = ctx_open(conf, out, err, errlen);
 
 	if (!ret && grow(*out)) {
-		set_err(err, errlen, "out of memory");
+		errbuf_set(err, errlen, "out of memory");
 		ret = -ENOMEM;
 	}
 	return ret;
@@ -964,7 +952,7 @@ static int op_sync(struct storage_ctx *ctx, struct s3_op *op, char *err, size_t 
 	op->http.done = NULL;
 	ret = http_perform(ctx->loop, &op->http);
 	if (ret) {
-		set_err(err, errlen, "%s %s: %s", kind_name[op->kind], op->name,
+		errbuf_set(err, errlen, "%s %s: %s", kind_name[op->kind], op->name,
 			op->http.curl_err[0] ? op->http.curl_err : strerror(-ret));
 		return ret;
 	}
@@ -1000,7 +988,7 @@ static int s3_stat(const struct storage_conf *conf, const char *path, uint64_t *
 	if (ret)
 		return ret;
 	if (!p.key[0]) {
-		set_err(err, errlen, "%s names a bucket, not an object", p.name);
+		errbuf_set(err, errlen, "%s names a bucket, not an object", p.name);
 		return -EISDIR;
 	}
 	/* a loop of its own, freed before returning: this may run in fio's parent, whose
@@ -1027,11 +1015,11 @@ static int s3_stat(const struct storage_conf *conf, const char *path, uint64_t *
 		op->http.download = &byte;
 		op->http.download_cap = 1;
 		if (op_sync(ctx, op, err, errlen) == 0)
-			set_err(err, errlen, "HEAD %s: HTTP 403, but a GET of it succeeds", p.name);
+			errbuf_set(err, errlen, "HEAD %s: HTTP 403, but a GET of it succeeds", p.name);
 	}
 	if (!ret) {
 		if (op->http.content_length < 0) {
-			set_err(err, errlen, "HEAD %s: no Content-Length in the answer", p.name);
+			errbuf_set(err, errlen, "HEAD %s: no Content-Length in the answer", p.name);
 			ret = -EPROTO;
 		} else {
 			*size = (uint64_t)op->http.content_length;
@@ -1106,7 +1094,7 @@ static int s3_list(const struct storage_conf *conf, const char *prefix, storage_
 
 	if (!token || !body) {
 		ret = -ENOMEM;
-		set_err(err, errlen, "out of memory");
+		errbuf_set(err, errlen, "out of memory");
 		goto out;
 	}
 	ret = split(prefix, &p, err, errlen);
@@ -1223,14 +1211,14 @@ static int s3_open(struct storage_ctx *ctx, const char *path, int flags,
 	int ret;
 
 	if (!f) {
-		set_err(err, errlen, "out of memory");
+		errbuf_set(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
 	ret = s3_split_path(path, f->bucket, &key, err, errlen);
 	if (ret)
 		goto fail;
 	if (!key[0] || key[strlen(key) - 1] == '/') {
-		set_err(err, errlen,
+		errbuf_set(err, errlen,
 			"s3://%s: names a bucket or a prefix, not an object (a name ending in "
 			"'/' lists the objects under it only as fio's filename or the uri root)",
 			path);
@@ -1241,7 +1229,7 @@ static int s3_open(struct storage_ctx *ctx, const char *path, int flags,
 	f->key = strdup(key);
 	f->name = malloc(strlen(path) + 6);
 	if (!f->key || !f->name) {
-		set_err(err, errlen, "out of memory");
+		errbuf_set(err, errlen, "out of memory");
 		ret = -ENOMEM;
 		goto fail;
 	}
@@ -1275,7 +1263,7 @@ static int s3_size_hint(struct storage_ctx *ctx, struct storage_file *f, uint64_
 	ret = s3_plan_parts(size, ctx->conf.s3_part_size, ctx->conf.write_bs_min,
 			    ctx->conf.write_bs_max, &f->plan, why, sizeof(why));
 	if (ret) {
-		set_err(err, errlen, "%s: %s", f->name, why);
+		errbuf_set(err, errlen, "%s: %s", f->name, why);
 		return ret;
 	}
 	f->planned = true;
@@ -1304,7 +1292,7 @@ static int s3_close(struct storage_ctx *ctx, struct storage_file *f, char *err, 
 	run_until_idle(ctx, file_idle, f);
 	up = f->up;
 	if (up && !up->done && !up->err) {
-		set_err(err, errlen,
+		errbuf_set(err, errlen,
 			"%s: closed with %llu of its %llu bytes written; S3 stores whole objects, "
 			"so the upload was aborted and the object left as it was",
 			f->name, (unsigned long long)up->written,
@@ -1318,7 +1306,7 @@ static int s3_close(struct storage_ctx *ctx, struct storage_file *f, char *err, 
 		if (u->file == f)
 			u->file = NULL;
 	if (!ret && f->err) {
-		set_err(err, errlen, "%s", f->msg);
+		errbuf_set(err, errlen, "%s", f->msg);
 		ret = f->err;
 	}
 	free(f->key);
@@ -1606,7 +1594,7 @@ static int s3_reap(struct storage_ctx *ctx, struct storage_req **done, unsigned 
 		if (!http_pending(ctx->loop)) {
 			if (n >= min)
 				break;
-			set_err(err, errlen, "s3: waiting for %u completions with none in flight",
+			errbuf_set(err, errlen, "s3: waiting for %u completions with none in flight",
 				min - n);
 			return -EIO;
 		}
@@ -1626,7 +1614,7 @@ static int s3_reap(struct storage_ctx *ctx, struct storage_req **done, unsigned 
 		ret = http_run(ctx->loop, lp);
 		polled = true;
 		if (ret < 0) {
-			set_err(err, errlen, "s3: the HTTP loop failed: %s", strerror(-ret));
+			errbuf_set(err, errlen, "s3: the HTTP loop failed: %s", strerror(-ret));
 			return ret;
 		}
 	}

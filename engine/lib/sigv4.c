@@ -1,4 +1,5 @@
 #include "lib/sigv4.h"
+#include "lib/errbuf.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -45,19 +46,6 @@ struct sbuf {
 	int overflow;
 };
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static void sb_add(struct sbuf *b, const char *s, size_t n)
 {
@@ -230,34 +218,34 @@ int s3_sigv4_signer_new(struct s3_sigv4_signer **out, const char *access_key,
 	*out = NULL;
 	if (!access_key || !*access_key || strlen(access_key) > MAX_ACCESS_KEY ||
 	    !valid_token_chars(access_key)) {
-		set_err(err, errlen, "access key id missing, longer than %d or not printable",
+		errbuf_set(err, errlen, "access key id missing, longer than %d or not printable",
 			MAX_ACCESS_KEY);
 		goto out;
 	}
 	if (!secret_key || !*secret_key || strlen(secret_key) > MAX_SECRET) {
-		set_err(err, errlen, "secret access key missing or longer than %d", MAX_SECRET);
+		errbuf_set(err, errlen, "secret access key missing or longer than %d", MAX_SECRET);
 		goto out;
 	}
 	if (!region || !*region || strlen(region) > MAX_REGION || !valid_token_chars(region) ||
 	    strchr(region, '/')) {
-		set_err(err, errlen, "region missing or invalid");
+		errbuf_set(err, errlen, "region missing or invalid");
 		goto out;
 	}
 	if (!service || !*service || strlen(service) > MAX_SERVICE ||
 	    !valid_token_chars(service) || strchr(service, '/')) {
-		set_err(err, errlen, "service missing or invalid");
+		errbuf_set(err, errlen, "service missing or invalid");
 		goto out;
 	}
 	if (session_token && *session_token &&
 	    (strlen(session_token) > MAX_TOKEN || has_ctl(session_token))) {
-		set_err(err, errlen, "session token longer than %d or contains CR/LF", MAX_TOKEN);
+		errbuf_set(err, errlen, "session token longer than %d or contains CR/LF", MAX_TOKEN);
 		goto out;
 	}
 
 	ret = -ENOMEM;
 	s = calloc(1, sizeof(*s));
 	if (!s) {
-		set_err(err, errlen, "out of memory");
+		errbuf_set(err, errlen, "out of memory");
 		goto out;
 	}
 	strcpy(s->access_key, access_key);
@@ -267,7 +255,7 @@ int s3_sigv4_signer_new(struct s3_sigv4_signer **out, const char *access_key,
 	if (session_token && *session_token) {
 		s->token = strdup(session_token);
 		if (!s->token) {
-			set_err(err, errlen, "out of memory");
+			errbuf_set(err, errlen, "out of memory");
 			goto out;
 		}
 	}
@@ -279,13 +267,13 @@ int s3_sigv4_signer_new(struct s3_sigv4_signer **out, const char *access_key,
 	s->hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
 	s->mac = s->hmac ? EVP_MAC_CTX_new(s->hmac) : NULL;
 	if (!s->sha256 || !s->md || !s->mac) {
-		set_err(err, errlen, "OpenSSL has no SHA-256 or HMAC");
+		errbuf_set(err, errlen, "OpenSSL has no SHA-256 or HMAC");
 		goto out;
 	}
 	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, "SHA256", 0);
 	params[1] = OSSL_PARAM_construct_end();
 	if (!EVP_MAC_CTX_set_params(s->mac, params)) {
-		set_err(err, errlen, "OpenSSL: cannot set HMAC digest to SHA-256");
+		errbuf_set(err, errlen, "OpenSSL: cannot set HMAC digest to SHA-256");
 		goto out;
 	}
 	*out = s;
@@ -438,29 +426,29 @@ static int build_canonical(const struct s3_sigv4_signer *s, const struct s3_sigv
 	int ret;
 
 	if (!req->method || !*req->method || !valid_token_chars(req->method)) {
-		set_err(err, errlen, "invalid HTTP method");
+		errbuf_set(err, errlen, "invalid HTTP method");
 		return -EINVAL;
 	}
 	if (req->nheaders > S3_SIGV4_MAX_HEADERS) {
-		set_err(err, errlen, "more than %d headers to sign", S3_SIGV4_MAX_HEADERS);
+		errbuf_set(err, errlen, "more than %d headers to sign", S3_SIGV4_MAX_HEADERS);
 		return -E2BIG;
 	}
 	for (size_t i = 0; i < req->nheaders; i++) {
 		const char *v = req->headers[i].value ? req->headers[i].value : "";
 
 		if (!req->headers[i].name || lower_name(req->headers[i].name, h[nh].name)) {
-			set_err(err, errlen, "invalid header name (header %zu)", i);
+			errbuf_set(err, errlen, "invalid header name (header %zu)", i);
 			return -EINVAL;
 		}
 		if (has_ctl(v)) {
-			set_err(err, errlen, "header %s: value contains CR or LF", h[nh].name);
+			errbuf_set(err, errlen, "header %s: value contains CR or LF", h[nh].name);
 			return -EINVAL;
 		}
 		if (!strcmp(h[nh].name, "x-amz-date") ||
 		    !strcmp(h[nh].name, "x-amz-content-sha256") ||
 		    !strcmp(h[nh].name, "x-amz-security-token") ||
 		    !strcmp(h[nh].name, "authorization")) {
-			set_err(err, errlen, "header %s is set by the signer, not the caller",
+			errbuf_set(err, errlen, "header %s is set by the signer, not the caller",
 				h[nh].name);
 			return -EINVAL;
 		}
@@ -469,7 +457,7 @@ static int build_canonical(const struct s3_sigv4_signer *s, const struct s3_sigv
 		h[nh++].value = v;
 	}
 	if (!have_host) {
-		set_err(err, errlen, "no Host header to sign");
+		errbuf_set(err, errlen, "no Host header to sign");
 		return -EINVAL;
 	}
 	if (header_hash) {
@@ -501,7 +489,7 @@ static int build_canonical(const struct s3_sigv4_signer *s, const struct s3_sigv
 	sb_chr(cr, '\n');
 	ret = sb_query(cr, req->query, req->nquery);
 	if (ret == -E2BIG) {
-		set_err(err, errlen, "more than %d query parameters", S3_SIGV4_MAX_PARAMS);
+		errbuf_set(err, errlen, "more than %d query parameters", S3_SIGV4_MAX_PARAMS);
 		return ret;
 	}
 	sb_chr(cr, '\n');
@@ -526,7 +514,7 @@ static int build_canonical(const struct s3_sigv4_signer *s, const struct s3_sigv
 	sb_chr(cr, '\n');
 	sb_str(cr, body_hash);
 	if (cr->overflow || sh->overflow) {
-		set_err(err, errlen, "request too large to sign (limit %d bytes)",
+		errbuf_set(err, errlen, "request too large to sign (limit %d bytes)",
 			S3_SIGV4_MAX_CANONICAL);
 		return -ENOSPC;
 	}
@@ -576,12 +564,12 @@ static int make_stages(struct s3_sigv4_signer *s, const struct s3_sigv4_request 
 	if (!req->omit_content_sha256) {
 		st->payload_hash = req->payload_hash ? req->payload_hash : S3_SIGV4_UNSIGNED_PAYLOAD;
 		if (!valid_payload_hash(st->payload_hash)) {
-			set_err(err, errlen,
+			errbuf_set(err, errlen,
 				"payload hash is neither 64 lowercase hex digits nor UNSIGNED-PAYLOAD");
 			return -EINVAL;
 		}
 	} else if (req->payload_hash && !valid_payload_hash(req->payload_hash)) {
-		set_err(err, errlen, "payload hash is not 64 lowercase hex digits");
+		errbuf_set(err, errlen, "payload hash is not 64 lowercase hex digits");
 		return -EINVAL;
 	}
 	/* Without the header (other services), the last line still names the body's hash. */
@@ -600,7 +588,7 @@ static int make_stages(struct s3_sigv4_signer *s, const struct s3_sigv4_request 
 	if (!EVP_DigestInit_ex2(s->md, s->sha256, NULL) ||
 	    !EVP_DigestUpdate(s->md, st->cr, st->cr_len) ||
 	    !EVP_DigestFinal_ex(s->md, md, &mdlen) || mdlen != 32) {
-		set_err(err, errlen, "OpenSSL SHA-256 failed");
+		errbuf_set(err, errlen, "OpenSSL SHA-256 failed");
 		return -EIO;
 	}
 	hex_encode(md, 32, hex);
@@ -618,7 +606,7 @@ static int make_stages(struct s3_sigv4_signer *s, const struct s3_sigv4_request 
 	sb_chr(&sts, '\n');
 	sb_str(&sts, hex);
 	if (sts.overflow) {
-		set_err(err, errlen, "string to sign too long");
+		errbuf_set(err, errlen, "string to sign too long");
 		return -ENOSPC;
 	}
 	st->sts[sts.len] = '\0';
@@ -630,7 +618,7 @@ static int copy_out(const char *src, size_t len, char *out, size_t outsz, char *
 		    size_t errlen)
 {
 	if (len >= outsz) {
-		set_err(err, errlen, "output buffer too small (%zu bytes needed)", len + 1);
+		errbuf_set(err, errlen, "output buffer too small (%zu bytes needed)", len + 1);
 		return -ENOSPC;
 	}
 	memcpy(out, src, len + 1);
@@ -644,7 +632,7 @@ int s3_sigv4_canonical_request(struct s3_sigv4_signer *s, const struct s3_sigv4_
 	int ret = -ENOMEM;
 
 	if (!st) {
-		set_err(err, errlen, "out of memory");
+		errbuf_set(err, errlen, "out of memory");
 		goto out;
 	}
 	ret = make_stages(s, req, now, st, err, errlen);
@@ -662,7 +650,7 @@ int s3_sigv4_string_to_sign(struct s3_sigv4_signer *s, const struct s3_sigv4_req
 	int ret = -ENOMEM;
 
 	if (!st) {
-		set_err(err, errlen, "out of memory");
+		errbuf_set(err, errlen, "out of memory");
 		goto out;
 	}
 	ret = make_stages(s, req, now, st, err, errlen);
@@ -685,7 +673,7 @@ static int refresh_key(struct s3_sigv4_signer *s, const char *amz_date, char *er
 	s->key_date[0] = '\0';
 	if (s3_sigv4_derive_key(s->secret, date8, s->region, s->service, s->key) ||
 	    !EVP_MAC_init(s->mac, s->key, sizeof(s->key), NULL)) {
-		set_err(err, errlen, "OpenSSL HMAC-SHA256 failed deriving the signing key");
+		errbuf_set(err, errlen, "OpenSSL HMAC-SHA256 failed deriving the signing key");
 		return -EIO;
 	}
 	memcpy(s->key_date, date8, 9);
@@ -710,7 +698,7 @@ int s3_sigv4_sign(struct s3_sigv4_signer *s, const struct s3_sigv4_request *req,
 	if (!EVP_MAC_init(s->mac, NULL, 0, NULL) ||
 	    !EVP_MAC_update(s->mac, (const unsigned char *)st.sts, st.sts_len) ||
 	    !EVP_MAC_final(s->mac, sig, &siglen, sizeof(sig)) || siglen != 32) {
-		set_err(err, errlen, "OpenSSL HMAC-SHA256 failed");
+		errbuf_set(err, errlen, "OpenSSL HMAC-SHA256 failed");
 		return -EIO;
 	}
 	hex_encode(sig, 32, out->signature);
@@ -733,7 +721,7 @@ int s3_sigv4_sign(struct s3_sigv4_signer *s, const struct s3_sigv4_request *req,
 		sb_str(&a, ", Signature=");
 		sb_add(&a, out->signature, 64);
 		if (a.overflow) {
-			set_err(err, errlen, "Authorization header longer than %d bytes",
+			errbuf_set(err, errlen, "Authorization header longer than %d bytes",
 				S3_SIGV4_AUTH_MAX);
 			return -ENOSPC;
 		}
