@@ -324,7 +324,7 @@ def test_dlio_generate_and_train_on_s3(bucket, tmp_path):
               oracle.files(6, 0, "npz", 262144, 65536)}
     assert io_bytes(res, "write") == sum(expect.values())
     # the objects, as a plain fio job lists them (a root ending in '/')
-    res = s3run(["--uri=s3://%s/ds/train/" % bucket, "--rw=read", "--bs=4k"])
+    res = s3run(["--uri=s3://%s/ds/train/" % bucket, "--rw=read", "--bs=64k"])
     assert engine_lines(res, ": 6 objects, %d bytes" % sum(expect.values()))
     # training reads every sample as one GET of the whole object
     res = s3run([root, "--dlio_phase=train", "--dlio_workload=" + yaml, "--rw=read"])
@@ -368,5 +368,5 @@ def test_dlio_checkpoints_on_s3(bucket, tmp_path):
                  "--numjobs=2", "--iodepth=4", "--dlio_write_size=1m"])
     written, read = io_bytes(res, "write"), io_bytes(res, "read")
     assert written == read > 0
-    res = s3run(["--uri=s3://%s/ckpt/global_epoch1_step1/" % bucket, "--rw=read", "--bs=4k"])
+    res = s3run(["--uri=s3://%s/ckpt/global_epoch1_step1/" % bucket, "--rw=read", "--bs=1m"])
     assert engine_lines(res, "4 objects, %d bytes" % written)  # 2 ranks x (model, optim)
