@@ -625,8 +625,9 @@ static int copy_out(const char *src, size_t len, char *out, size_t outsz, char *
 	return 0;
 }
 
-int s3_sigv4_canonical_request(struct s3_sigv4_signer *s, const struct s3_sigv4_request *req,
-			       time_t now, char *out, size_t outsz, char *err, size_t errlen)
+/* One stage of the signature, for the debugging accessors below. */
+static int stage_out(struct s3_sigv4_signer *s, const struct s3_sigv4_request *req, time_t now,
+		     int string_to_sign, char *out, size_t outsz, char *err, size_t errlen)
 {
 	struct stages *st = malloc(sizeof(*st));
 	int ret = -ENOMEM;
@@ -637,28 +638,23 @@ int s3_sigv4_canonical_request(struct s3_sigv4_signer *s, const struct s3_sigv4_
 	}
 	ret = make_stages(s, req, now, st, err, errlen);
 	if (!ret)
-		ret = copy_out(st->cr, st->cr_len, out, outsz, err, errlen);
+		ret = string_to_sign ? copy_out(st->sts, st->sts_len, out, outsz, err, errlen) :
+				       copy_out(st->cr, st->cr_len, out, outsz, err, errlen);
 out:
 	free(st);
 	return ret;
 }
 
+int s3_sigv4_canonical_request(struct s3_sigv4_signer *s, const struct s3_sigv4_request *req,
+			       time_t now, char *out, size_t outsz, char *err, size_t errlen)
+{
+	return stage_out(s, req, now, 0, out, outsz, err, errlen);
+}
+
 int s3_sigv4_string_to_sign(struct s3_sigv4_signer *s, const struct s3_sigv4_request *req,
 			    time_t now, char *out, size_t outsz, char *err, size_t errlen)
 {
-	struct stages *st = malloc(sizeof(*st));
-	int ret = -ENOMEM;
-
-	if (!st) {
-		errbuf_set(err, errlen, "out of memory");
-		goto out;
-	}
-	ret = make_stages(s, req, now, st, err, errlen);
-	if (!ret)
-		ret = copy_out(st->sts, st->sts_len, out, outsz, err, errlen);
-out:
-	free(st);
-	return ret;
+	return stage_out(s, req, now, 1, out, outsz, err, errlen);
 }
 
 static int refresh_key(struct s3_sigv4_signer *s, const char *amz_date, char *err,
