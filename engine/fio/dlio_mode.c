@@ -133,6 +133,7 @@ struct fiodlio_dlio {
 	int64_t short_reads;
 	struct worker_file ckf; /* the checkpoint file being written during training */
 	bool train_ckpt;
+	FILE *trace; /* dlio_trace: this rank's requests, as issued */
 
 	struct dlio_shared *shared;
 	int64_t local; /* this rank's index among the job's clones */
@@ -286,6 +287,13 @@ int fiodlio_dlio_setup(struct thread_data *td)
 	}
 	d->phase = (int)o->dlio_phase;
 	d->comm = o->dlio_ranks;
+	if (o->dlio_trace && *o->dlio_trace && d->phase != PHASE_TRAIN) {
+		log_err("fio-dlio: %s: dlio_trace=%s: only the train phase records its requests "
+			"(this job is dlio_phase=%s)\n",
+			td->o.name, o->dlio_trace,
+			d->phase == PHASE_GENERATE ? "generate" : "checkpoint");
+		goto fail;
+	}
 	ret = load_config(td, d->cfg);
 	if (!ret)
 		ret = dlio_geom_init(&d->geom, d->cfg, d->comm, DLIO_TRIM_NONE, err, sizeof(err));
@@ -508,6 +516,18 @@ int fiodlio_dlio_init(struct thread_data *td, struct fiodlio_job *job)
 		d->wfile = calloc((size_t)DLIO_TRAIN_MAX_WORKERS, sizeof(*d->wfile));
 		if (!d->wfile)
 			return 1;
+		if (o->dlio_trace && *o->dlio_trace) {
+			char path[4096];
+
+			snprintf(path, sizeof(path), "%s.%lld", o->dlio_trace, (long long)d->rank);
+			d->trace = fopen(path, "w");
+			if (!d->trace) {
+				log_err("fio-dlio: %s: dlio_trace: cannot create %s: %s\n", td->o.name,
+					path, strerror(errno));
+				return 1;
+			}
+			fprintf(d->trace, "# epoch worker op open offset length path\n");
+		}
 	}
 	job->dlio = d;
 	return 0;
@@ -771,6 +791,30 @@ static int train_ckpt_prep(struct thread_data *td, struct fiodlio_job *job, stru
 	return 0;
 }
 
+/* dlio_trace: one line per request as it is issued; the path is the dataset file's
+ * below uri=, or the checkpoint file's below the checkpoint root (worker -1). */
+static void trace_req(struct fiodlio_dlio *d, const struct dlio_train_req *r)
+{
+	char path[600] = "?";
+
+	if (r->write) {
+		struct dlio_ckpt_file f;
+
+		if (!dlio_ckpt_rank_file(&d->ck, d->rank, r->ck_file, &f) &&
+		    dlio_ckpt_file_path(&d->ck, r->ck_epoch, r->ck_step, &f, (int)r->ck_part, path,
+					sizeof(path)) >= 0) {
+			const char *rel = ckpt_rel(d, path);
+
+			memmove(path, rel, strlen(rel) + 1);
+		}
+	} else if (dlio_geom_file_relpath(&d->geom, r->split, r->file, path, sizeof(path)) < 0) {
+		snprintf(path, sizeof(path), "?");
+	}
+	fprintf(d->trace, "%lld %lld %s %d %lld %lld %s\n", (long long)d->train.epoch,
+		(long long)r->worker, r->write ? "write" : "read", r->open, (long long)r->offset,
+		(long long)r->len, path);
+}
+
 /* The next read of the model if one may start now; else the io_u waits (queue()
  * answers FIO_Q_BUSY) and is offered again after a completion or a timer. */
 static int train_prep(struct thread_data *td, struct fiodlio_job *job, struct fiodlio_dlio *d,
@@ -795,6 +839,8 @@ static int train_prep(struct thread_data *td, struct fiodlio_job *job, struct fi
 		d->tstate[slot] = SLOT_DEFERRED;
 		return 0;
 	}
+	if (d->trace)
+		trace_req(d, r);
 	if (r->write)
 		return train_ckpt_prep(td, job, d, io_u, r);
 	if ((r->open || !d->wfile[r->worker].sf) && worker_open(td, job, d, r))
@@ -1547,6 +1593,13 @@ void fiodlio_dlio_cleanup(struct thread_data *td, struct fiodlio_job *job)
 			storage_target_free(&d->wfile[i].target);
 		}
 		free(d->wfile);
+		if (d->trace && fclose(d->trace)) {
+			log_err("fio-dlio: %s: dlio_trace: write failed: %s\n", td->o.name,
+				strerror(errno));
+			if (!td->error)
+				td_verror(td, EIO, "dlio_trace");
+		}
+		d->trace = NULL;
 		free(d->treq);
 		free(d->tstate);
 		dlio_train_free(&d->train);

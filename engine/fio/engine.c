@@ -166,6 +166,10 @@ static struct fio_option options[] = {
 	    NULL),
 	OPT("dlio_output", "DLIO output folder", FIO_OPT_STR_STORE, dlio_output,
 	    "DLIO mode: local folder for summary.json and per-epoch stats", NULL),
+	OPT("dlio_trace", "DLIO request trace", FIO_OPT_STR_STORE, dlio_trace,
+	    "DLIO mode, train phase: write every request of rank r, as issued, to the local "
+	    "file <dlio_trace>.<r> (epoch, worker, read/write, open, offset, length, path)",
+	    NULL),
 	{
 		.name = "dlio_flavor",
 		.lname = "DLIO flavour",

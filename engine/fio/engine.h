@@ -51,6 +51,7 @@ struct fiodlio_options {
 	unsigned int dlio_rank_base;
 	char *dlio_checkpoint_uri;
 	char *dlio_output;
+	char *dlio_trace;
 	unsigned int dlio_flavor;
 	unsigned long long dlio_write_size;
 	unsigned int dlio_checkpoint_fsync;
