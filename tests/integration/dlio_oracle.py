@@ -2,6 +2,8 @@
 library DLIO uses), to check the engine's DLIO mode against.  Follows DLIO's
 mlperf_storage_v2.0 semantics: dims from np.random.seed(10), names, sizes."""
 import math
+import os
+import struct
 
 import numpy as np
 
@@ -81,3 +83,157 @@ def crc32c(data, crc=0):
 
 def masked(crc):
     return (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF
+
+
+# ---------------------------------------------------------------------------------------
+# The requests of DLIO's training loop, per rank and loader worker, in the order each
+# worker issues them: DLIO's samplers and PyTorch's / tf.data's loaders as DLIO drives them
+# (mlperf_storage_v2.0: the loop stops right after the last step), and the reads each format
+# reader makes, measured on the generated files themselves (zip structures, HDF5 layout).
+
+NPZ_CHUNK = 262144  # numpy reads a zip member's array in 2^18-byte pieces
+
+
+def listing(data, split, fmt):
+    """DLIO's file list: the split folder's names ending in the format, sorted."""
+    d = os.path.join(data, split)
+    return sorted(os.path.join(split, n) for n in os.listdir(d) if n.endswith(fmt))
+
+
+def shuffled(files, seed, epoch, cumulative=True):
+    """reconfigure(epoch) with file_shuffle on: np.random.seed(seed + e) and the legacy
+    in-place shuffle, once per epoch 1..epoch (the shuffles accumulate)."""
+    out = list(files)
+    for e in range(1, epoch + 1) if cumulative else [1]:
+        np.random.seed(seed + e)
+        np.random.shuffle(out)
+    return out
+
+
+def npz_reads(path):
+    """What np.load(path)['x'] reads, from the file's own zip structures: the end record,
+    the zip64 locator probe before it, the central directory, x.npy's local header, its
+    name and extra field, the npy header, then the array in 256 KiB pieces."""
+    with open(path, "rb") as f:
+        raw = f.read()
+    size = len(raw)
+    eocd = raw[-22:]
+    assert eocd[:4] == b"PK\x05\x06", path
+    cd_size, cd_off = struct.unpack("<II", eocd[12:20])
+    # the central directory's entries: find x.npy's local header and its size
+    pos, member = cd_off, None
+    while pos < cd_off + cd_size:
+        assert raw[pos:pos + 4] == b"PK\x01\x02"
+        csize, usize = struct.unpack("<II", raw[pos + 20:pos + 28])
+        nlen, elen, clen = struct.unpack("<HHH", raw[pos + 28:pos + 34])
+        lho = struct.unpack("<I", raw[pos + 42:pos + 46])[0]
+        name = raw[pos + 46:pos + 46 + nlen].decode()
+        if name == "x.npy":
+            member = (lho, usize)
+        pos += 46 + nlen + elen + clen
+    lho, usize = member
+    assert raw[lho:lho + 4] == b"PK\x03\x04"
+    nlen, elen = struct.unpack("<HH", raw[lho + 26:lho + 30])
+    npy = lho + 30 + nlen + elen
+    assert raw[npy:npy + 6] == b"\x93NUMPY"
+    hdr = 10 + struct.unpack("<H", raw[npy + 8:npy + 10])[0]
+    reads = [(size - 22, 22), (size - 42, 20), (cd_off, cd_size), (lho, 30),
+             (lho + 30, nlen + elen), (npy, hdr)]
+    start, left = npy + hdr, usize - hdr
+    while left > 0:
+        n = min(NPZ_CHUNK, left)
+        reads.append((start, n))
+        start += n
+        left -= n
+    return reads
+
+
+_H5_OFFSET = {}
+
+
+def hdf5_data_offset(tmpdir, n, d1, d2):
+    """Where DLIO's generator (h5py, default libver) puts `records` of shape (n, d1, d2)
+    uint8: made with h5py here and asked."""
+    import h5py
+
+    key = (n, d1, d2)
+    if key not in _H5_OFFSET:
+        path = os.path.join(tmpdir, "layout.h5")
+        with h5py.File(path, "w") as f:
+            f.create_dataset("records", data=np.zeros((n, d1, d2), dtype=np.uint8))
+            f.create_dataset("labels", data=np.zeros(n, dtype=np.int64))
+        with h5py.File(path, "r") as f:
+            _H5_OFFSET[key] = f["records"].id.get_offset()
+        os.unlink(path)
+    return _H5_OFFSET[key]
+
+
+def sample_reads(fmt, data, relpath, in_file, nspf, dims, tmpdir):
+    """[(offset, length)] of one on-demand sample read (open, read, close), SPEC 6.4."""
+    path = os.path.join(data, relpath)
+    if fmt == "npz":
+        return npz_reads(path)
+    if fmt == "hdf5":
+        d1, d2 = dims
+        off = hdf5_data_offset(tmpdir, nspf, d1, d2)
+        # h5py.File(): the metadata before the data; then the sample's row
+        return [(0, off), (off + in_file * d1 * d2, d1 * d2)]
+    raise ValueError(fmt)
+
+
+def rank_range(total, comm, rank):
+    spp = -(-total // comm)
+    start = rank * spp
+    return spp, start, max(0, min(total, start + spp) - start)
+
+
+def pytorch_worker_samples(total, comm, rank, batch, workers, prefetch, steps):
+    """DLIO's index sampler under torch's DataLoader, one epoch: {worker: [global sample]}
+    in read order.  The rank's range in ascending order, batch k to worker k % workers;
+    the loader primes prefetch_factor * workers batches (prefetch_factor =
+    ceil(prefetch_size / workers)) and asks for one more per batch the loop takes, so
+    min(primed + steps, batches) batches are read (v2.0 breaks right after the last step)."""
+    spp, start, count = rank_range(total, comm, rank)
+    nb = count // batch
+    primed = (-(-prefetch // workers) if prefetch else 2) * workers
+    out = {w: [] for w in range(workers)}
+    for k in range(min(primed + steps, nb)):
+        out[k % workers] += [start + k * batch + j for j in range(batch)]
+    return out
+
+
+def iterative_worker_samples(nfiles, nspf, comm, rank, batch, threads, prefetch, steps,
+                             file_list):
+    """DLIO's iterative sampler (tensorflow loader, non-tfrecord), one epoch:
+    {thread: [(file list position, in-file index)]} in read order.  Position p of the
+    rank's samples goes to thread (p // spt) % threads, its file is file_list[p // n]
+    except the rank's first sample, file_list[rank * fpr] (DLIO's bug); tf.data
+    interleaves the threads' batches round robin and prefetches prefetch_size batches, so
+    the first min(prefetch + steps, batches) batches of that interleaving are read."""
+    total = nfiles * nspf
+    spp, start, count = rank_range(total, comm, rank)
+    spt = spp // threads
+    per = {t: [] for t in range(threads)}
+    fpr = (nfiles // comm) % nfiles
+    for p in range(count):
+        f = file_list[rank * fpr] if p == 0 else file_list[(p // nspf) % nfiles]
+        per[(p // spt) % threads].append((f, (start + p) % nspf))
+    batches = {t: [per[t][i:i + batch] for i in range(0, len(per[t]), batch)]
+               for t in range(threads)}
+    order, rnd = [], 0
+    while any(len(batches[t]) > rnd for t in range(threads)):
+        order += [(t, rnd) for t in range(threads) if len(batches[t]) > rnd]
+        rnd += 1
+    taken = {t: 0 for t in range(threads)}
+    for t, _ in order[:prefetch + steps]:
+        taken[t] += 1
+    return {t: [s for b in batches[t][:taken[t]] for s in b] for t in range(threads)}
+
+
+def tfrecord_shard(file_list, comm, rank):
+    """TFRecordDataset's file shard of the rank: positions i with i % comm == rank."""
+    return file_list[rank::comm] if len(file_list) >= comm else list(file_list)
+
+
+def chunks(size, chunk):
+    return [(o, min(chunk, size - o)) for o in range(0, size, chunk)]
