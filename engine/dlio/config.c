@@ -1414,6 +1414,12 @@ int dlio_config_validate(struct dlio_config *cfg, int64_t comm_size, struct dlio
 		if (cfg->checkpoint.ksm_present && cfg->checkpoint.randomize_tensor)
 			verr(&v, "checkpoint.ksm", "KSM needs checkpoint.randomize_tensor: False");
 	}
+	if (fmt == DLIO_FMT_HDF5 && cfg->dataset.hdf5.num_dset_per_record > 1 &&
+	    !cfg->dataset.record_dims.n)
+		verr(&v, "dataset.hdf5.num_dset_per_record",
+		     "%lld datasets need dataset.record_dims (DLIO splits its first item; the "
+		     "legacy integer dims make it fail)",
+		     (long long)cfg->dataset.hdf5.num_dset_per_record);
 	if (cfg->dataset.record_dims.n) {
 		if (cfg->dataset.record_dims.v[0] % cfg->dataset.hdf5.num_dset_per_record)
 			verr(&v, "dataset.hdf5.num_dset_per_record",

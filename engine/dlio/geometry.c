@@ -385,15 +385,13 @@ int dlio_geom_file_size(const struct dlio_geom *g, int64_t d1, int64_t d2,
 		fs->data_offset = dlio_npy_header_len("|u1", shape, nd);
 		fs->size = fs->data_offset + p * n;
 		break;
-	case DLIO_FMT_HDF5: {
-		int64_t k = head ? cfg->dataset.hdf5.num_dset_per_record : 1;
-
-		/* h5py 3.7 / HDF5 1.10 contiguous layout; metadata size depends on the library */
+	case DLIO_FMT_HDF5:
+		/* h5py 3.7 / HDF5 1.10, contiguous: 2048 bytes of metadata, the records, the
+		 * labels.  HEAD's num_dset_per_record = k splits the first record dimension
+		 * over k datasets, so they hold P·n bytes together. */
 		fs->data_offset = 2048;
-		fs->size = 2048 + k * p * n + 8 * n;
-		fs->exact = 0;
+		fs->size = 2048 + p * n + 8 * n;
 		break;
-	}
 	case DLIO_FMT_TFRECORD:
 		e = dlio_tfrecord_example_len(p, head ? p : g->dim);
 		fs->size = n * (16 + e);

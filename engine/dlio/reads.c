@@ -37,7 +37,7 @@ int dlio_reads_init(struct dlio_read_iter *it, const struct dlio_geom *g, int64_
 {
 	const struct dlio_config *cfg = g->cfg;
 	struct dlio_file_size fs;
-	int64_t k, ndset;
+	int64_t k, ndset, part;
 	int ret;
 
 	memset(it, 0, sizeof(*it));
@@ -80,11 +80,13 @@ int dlio_reads_init(struct dlio_read_iter *it, const struct dlio_geom *g, int64_
 			add(it, 0, fs.data_offset);
 			return 0;
 		}
+		/* records_k[idx] for each k: the sample's part in each dataset */
 		ndset = cfg->flavour == DLIO_FLAVOUR_HEAD ? cfg->dataset.hdf5.num_dset_per_record : 1;
+		if (ndset < 1)
+			ndset = 1;
+		part = fs.sample_bytes / ndset;
 		for (k = 0; k < ndset; k++)
-			add(it, fs.data_offset + k * fs.sample_bytes * g->nspf +
-					in_file * fs.sample_bytes,
-			    fs.sample_bytes);
+			add(it, fs.data_offset + k * part * g->nspf + in_file * part, part);
 		return 0;
 	case DLIO_FMT_INDEXED_BINARY:
 		if (phase == DLIO_IO_SAMPLE)
