@@ -9,6 +9,7 @@
 
 #include "dlio/checkpoint.h"
 #include "dlio/emit.h"
+#include "dlio/gen.h"
 #include "dlio/geometry.h"
 #include "dlio/plan.h"
 #include "dlio/reads.h"
@@ -546,6 +547,8 @@ static void derived(struct ctx *c, struct d2f_text *t, const char *pfx)
 		tput(t, "%sgeneration: rank r writes files r, r+%lld, ...: at most %s bytes (%s) per "
 			"rank\n",
 		     pfx, (long long)c->o->ranks, grp(a, sizeof(a), mx), human(b, sizeof(b), mx));
+		if (c->o->explain)
+			tput(t, "%s  content: %s\n", pfx, dlio_gen_content(cfg));
 	}
 	if (c->do_train) {
 		int64_t tb = train_bytes(c, 0);

@@ -35,7 +35,7 @@ struct dlio_gen_file {
 	/* internal: shape and streaming state */
 	enum dlio_format format;
 	int64_t d1, d2, p, n;
-	int64_t hx, hy;	 /* npz/npy header lengths */
+	int64_t hx, hy;	 /* npz/npy header lengths; hdf5: metadata length, data offset */
 	int64_t rec_len; /* tfrecord framed record; or index line state */
 	int64_t ehead;	 /* tfrecord: Example bytes before the payload */
 	int64_t pos;	 /* next byte fill() expects */
@@ -74,6 +74,9 @@ int dlio_gen_fill(const struct dlio_geom *g, struct dlio_gen_file *f, uint64_t o
  * nothing to rewrite) with *off set; -ENOSPC if cap is too small.
  */
 int64_t dlio_gen_rewrite(const struct dlio_gen_file *f, uint64_t *off, void *buf, size_t cap);
+
+/* What the generated files of the workload's format hold, in one line (--explain). */
+const char *dlio_gen_content(const struct dlio_config *cfg);
 
 uint32_t dlio_crc32c(uint32_t crc, const void *buf, size_t len);
 uint32_t dlio_tfrecord_mask(uint32_t crc);

@@ -1569,7 +1569,8 @@ void fiodlio_dlio_cleanup(struct thread_data *td, struct fiodlio_job *job)
 		if (d->files_size_only)
 			log_info(", %lld of exact size with random content", (long long)d->files_size_only);
 		if (d->files_approx)
-			log_info(", %lld of approximate size (the format's encoder decides)",
+			log_info(", %lld of approximate size with random content (the format's "
+				 "encoder decides)",
 				 (long long)d->files_approx);
 		log_info("\n");
 	}

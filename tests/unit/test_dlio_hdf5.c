@@ -2,6 +2,9 @@
 
 #include <errno.h>
 
+#include "dlio/config.h"
+#include "dlio/gen.h"
+#include "dlio/geometry.h"
 #include "dlio/hdf5.h"
 
 static uint64_t le(const uint8_t *p, int n)
@@ -133,12 +136,71 @@ static void test_dtypes(void **state)
 	assert_int_equal(dlio_hdf5_dtype("complex64", &c, &b), -EINVAL);
 }
 
+static struct dlio_config cfg;
+static struct dlio_geom g;
+static char err[1024];
+
+static void build(enum dlio_flavour fl, const char *const *ovr, size_t novr)
+{
+	struct dlio_load_opts o = {.flavour = fl, .overrides = ovr, .noverrides = novr};
+
+	if (dlio_config_load(&cfg, dlio_test_path("workloads/unet3d_a100.yaml"), &o, NULL, err,
+			     sizeof(err)) ||
+	    dlio_geom_init(&g, &cfg, 1, DLIO_TRIM_NONE, err, sizeof(err)))
+		fail_msg("%s", err);
+}
+
+/* The generator's bytes: metadata, zeros to 2048, the payload untouched, zero labels;
+ * fed in uneven pieces as fio's buffers come. */
+static void test_generated_file(void **state)
+{
+	const char *o[] = {"++workload.dataset.format=hdf5",
+			   "++workload.dataset.num_files_train=1",
+			   "++workload.dataset.num_samples_per_file=3",
+			   "++workload.dataset.record_length_bytes=4096",
+			   "++workload.dataset.record_length_bytes_stdev=0"};
+	struct dlio_gen gen;
+	struct dlio_gen_file f;
+	uint8_t *buf, meta[2048];
+	struct dlio_hdf5_dset d[2] = {
+		{.name = "records", .rank = 3, .dims = {3, 64, 64}, .cls = DLIO_HDF5_UINT,
+		 .elem_bytes = 1, .addr = 2048},
+		{.name = "labels", .rank = 1, .dims = {3}, .cls = DLIO_HDF5_INT, .elem_bytes = 8,
+		 .addr = 2048 + 3 * 4096},
+	};
+	int64_t size = 2048 + 3 * 4096 + 24, mlen, off = 0, step = 1;
+
+	(void)state;
+	build(DLIO_FLAVOUR_V20, o, 5);
+	assert_int_equal(dlio_gen_init(&gen, &g, 0, 1, err, sizeof(err)), 0);
+	assert_int_equal(dlio_gen_next(&gen, &f, err, sizeof(err)), 1);
+	assert_int_equal(f.size, size);
+	assert_int_equal(f.valid, DLIO_GEN_VALID);
+	buf = malloc((size_t)size);
+	assert_non_null(buf);
+	memset(buf, 0xa5, (size_t)size);
+	while (off < size) {
+		int64_t len = step < size - off ? step : size - off;
+
+		assert_int_equal(dlio_gen_fill(&g, &f, (uint64_t)off, buf + off, (uint64_t)len), 0);
+		off += len;
+		step = step * 3 + 1;
+	}
+	mlen = dlio_hdf5_metadata(d, 2, (uint64_t)size, meta, sizeof(meta));
+	assert_true(mlen > 0);
+	assert_memory_equal(buf, meta, (size_t)mlen);
+	for (int64_t i = mlen; i < size; i++)
+		assert_int_equal(buf[i], i >= 2048 && i < 2048 + 3 * 4096 ? 0xa5 : 0);
+	free(buf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_lookup3_known_values),
 		cmocka_unit_test(test_metadata_layout),
 		cmocka_unit_test(test_dtypes),
+		cmocka_unit_test(test_generated_file),
 	};
 
 	return cmocka_run_group_tests_name("dlio_hdf5", tests, NULL, NULL);
