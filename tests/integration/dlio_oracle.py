@@ -31,16 +31,16 @@ def relpath(split, i, n, fmt, subfolders=0, prefix="img"):
     return "%s/%s" % (base, name(prefix, i, n, fmt))
 
 
-def files(ntrain, neval, fmt, record_length, stdev, subfolders=0):
+def files(ntrain, neval, fmt, record_length, stdev, subfolders=0, prefix="img"):
     """[(relpath, (d1, d2), generation index)] in generation order."""
     total = ntrain + (neval if neval > 0 else 0)
     dd = dims(record_length, stdev, total)
     out = []
     for g in range(total):
         if g < ntrain:
-            out.append((relpath("train", g, ntrain, fmt, subfolders), dd[g], g))
+            out.append((relpath("train", g, ntrain, fmt, subfolders, prefix), dd[g], g))
         else:
-            out.append((relpath("valid", g - ntrain, neval, fmt, subfolders), dd[g], g))
+            out.append((relpath("valid", g - ntrain, neval, fmt, subfolders, prefix), dd[g], g))
     return out
 
 
