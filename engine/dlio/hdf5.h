@@ -6,7 +6,9 @@
  * The layout is what HDF5 1.8+ writes with libver='latest', reduced to what a
  * reader needs: superblock version 2, one version-2 object header per object,
  * the root group's links stored compactly in its own header, and each dataset
- * contiguous at an address the caller chooses.  Everything lives in the first
+ * contiguous at an address the caller chooses.  (DLIO v2.0's h5py, default
+ * libver, writes superblock 0 with a symbol-table root group: a B-tree and a
+ * local heap more for the same links; readers see the same datasets.)  Everything lives in the first
  * block of the file (DLIO's files have their first dataset at 2048, as h5py 3.7 /
  * HDF5 1.10 put it), so the data that follows is the caller's.
  */
