@@ -132,6 +132,16 @@ static int tfr_take_file(struct dlio_train *t, struct dlio_tfr_stream *st)
 	return 1;
 }
 
+/* DLIO HEAD's training loop fetches a batch and then checks whether the step is past
+ * the last one: the batch after the last step is taken from the loader (and so read,
+ * and one more requested) unless the loader has none left.  v2.0 breaks right after
+ * the last step; evaluation breaks after its last step in both (SPEC 6.1, 7). */
+static int64_t loop_extra(const struct dlio_train *t, const struct dlio_plan *p)
+{
+	return t->cfg->flavour == DLIO_FLAVOUR_HEAD && p->split == DLIO_SPLIT_TRAIN &&
+	       t->steps < t->nbatches;
+}
+
 /*
  * TFRecordDataset(files, buffer_size, num_parallel_reads=read_threads): that many
  * files stream at once, each read sequentially in buffer_size pieces, and a file
@@ -160,6 +170,7 @@ static int start_tfr(struct dlio_train *t, double now)
 	t->nbatches = t->tfr_total / t->tfr_factor / (t->batch > 0 ? t->batch : 1);
 	if (t->steps > t->nbatches)
 		t->steps = t->nbatches;
+	t->extra = loop_extra(t, p);
 	t->prefetch = t->cfg->reader.prefetch_size;
 	memset(t->s, 0, sizeof(t->s[0]) * (size_t)t->nworkers);
 	memset(t->w, 0, sizeof(t->w[0]) * (size_t)t->nworkers);
@@ -246,6 +257,7 @@ static int start_loop(struct dlio_train *t, enum dlio_split split, double now)
 	t->steps = p->split == DLIO_SPLIT_TRAIN ? t->g->steps : t->g->eval_steps;
 	if (t->steps > t->nbatches)
 		t->steps = t->nbatches;
+	t->extra = loop_extra(t, p);
 	t->prefetch = dlio_plan_prefetch_batches(p);
 	memset(t->w, 0, sizeof(t->w[0]) * (size_t)t->nworkers);
 	for (int64_t w = 0; w < t->nworkers; w++) {
@@ -565,8 +577,10 @@ static void advance(struct dlio_train *t, double now)
 		case DLIO_TS_EVAL:
 			b = t->state == DLIO_TS_TRAIN ? &t->ep[t->epoch - 1].train :
 							&t->ep[t->epoch - 1].eval;
-			if (t->consumed == t->steps) {
-				b->end = t->start_loading;
+			if (t->consumed == t->steps + t->extra) {
+				/* the loop has exited: after the last step, or after HEAD's fetch
+				 * of the next batch (its wait is in the block's wall time) */
+				b->end = t->extra ? now : t->start_loading;
 				if (t->state == DLIO_TS_TRAIN && t->ck &&
 				    dlio_ckpt_epoch_due(t->ck, t->epoch)) {
 					/* folder step: the steps the epoch ran, plus one */
@@ -589,6 +603,8 @@ static void advance(struct dlio_train *t, double now)
 			t->consumed++;
 			if (!t->main_process)
 				request_one(t); /* a worker's loader asks for one more */
+			if (t->consumed > t->steps)
+				continue; /* HEAD's fetch past the last step: no step */
 			t->compute_len = dlio_time_sample(t->state == DLIO_TS_TRAIN ?
 								  &t->cfg->train.computation_time :
 								  &t->cfg->evaluation.eval_time,

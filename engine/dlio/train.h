@@ -7,7 +7,8 @@
  * starts step k when batch k has fully arrived and step k-1 has finished, and
  * computes for computation_time while reads go on.  After the last step, the
  * batches already requested are still read before the next epoch begins (the
- * loader's look-ahead).
+ * loader's look-ahead); with the HEAD flavour the training loop first takes one
+ * more batch (waits for it, no step), which asks the loader for one more.
  *
  * No I/O here: the caller asks for the next read that may start now, issues
  * it, and reports its completion; times are seconds on any monotonic clock.
@@ -101,6 +102,9 @@ struct dlio_train {
 	int64_t epoch, epochs;
 	int64_t next_eval;
 	int64_t nworkers, batch, steps, nbatches, prefetch;
+	/* batches the loop takes past its last step: DLIO HEAD's training loop fetches
+	 * the next batch before it checks the step count (SPEC 6.1), v2.0 does not */
+	int64_t extra;
 	int main_process;
 	int keep_open; /* iterative path: a thread keeps its file for n samples */
 	struct dlio_train_worker w[DLIO_TRAIN_MAX_WORKERS];
