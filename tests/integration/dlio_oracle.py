@@ -187,29 +187,41 @@ def rank_range(total, comm, rank):
     return spp, start, max(0, min(total, start + spp) - start)
 
 
-def pytorch_worker_samples(total, comm, rank, batch, workers, prefetch, steps):
-    """DLIO's index sampler under torch's DataLoader, one epoch: {worker: [global sample]}
-    in read order.  The rank's range in ascending order, batch k to worker k % workers;
-    the loader primes prefetch_factor * workers batches (prefetch_factor =
-    ceil(prefetch_size / workers)) and asks for one more per batch the loop takes, so
-    min(primed + steps, batches) batches are read (v2.0 breaks right after the last step)."""
+def pytorch_batches(total, comm, rank, batch, workers, prefetch, fetched):
+    """DLIO's index sampler under torch's DataLoader, one pass (an epoch's training, or
+    an evaluation): [(k, worker, [global sample])] of the batches read, k being the
+    batch's place in the rank's sequence.  The rank's range in ascending order, batch k
+    to worker k % workers; the loader primes prefetch_factor * workers batches
+    (prefetch_factor = ceil(prefetch_size / workers), 0 becomes 2) and asks for one
+    more each time the loop takes a batch, so when the loop takes `fetched` batches,
+    min(primed + fetched, batches) batches are read."""
     spp, start, count = rank_range(total, comm, rank)
     nb = count // batch
     primed = (-(-prefetch // workers) if prefetch else 2) * workers
+    return [(k, k % workers, [start + k * batch + j for j in range(batch)])
+            for k in range(min(primed + fetched, nb))]
+
+
+def pytorch_worker_samples(total, comm, rank, batch, workers, prefetch, steps):
+    """{worker: [global sample]} in read order, the loop taking `steps` batches (v2.0
+    breaks right after the last step)."""
     out = {w: [] for w in range(workers)}
-    for k in range(min(primed + steps, nb)):
-        out[k % workers] += [start + k * batch + j for j in range(batch)]
+    for _, w, samples in pytorch_batches(total, comm, rank, batch, workers, prefetch,
+                                         steps):
+        out[w] += samples
     return out
 
 
-def iterative_worker_samples(nfiles, nspf, comm, rank, batch, threads, prefetch, steps,
-                             file_list):
-    """DLIO's iterative sampler (tensorflow loader, non-tfrecord), one epoch:
-    {thread: [(file list position, in-file index)]} in read order.  Position p of the
-    rank's samples goes to thread (p // spt) % threads, its file is file_list[p // n]
-    except the rank's first sample, file_list[rank * fpr] (DLIO's bug); tf.data
-    interleaves the threads' batches round robin and prefetches prefetch_size batches, so
-    the first min(prefetch + steps, batches) batches of that interleaving are read."""
+def iterative_batches(nfiles, nspf, comm, rank, batch, threads, prefetch, fetched,
+                      file_list):
+    """DLIO's iterative sampler (tensorflow loader, non-tfrecord), one pass:
+    [(k, thread, [(file list entry, in-file index)])] of the batches read, k being the
+    batch's place in tf.data's interleaving.  Position p of the rank's samples goes to
+    thread (p // spt) % threads, its file is file_list[p // n] except the rank's first
+    sample, file_list[rank * fpr] (DLIO's bug); a thread's last batch is padded (no
+    I/O); tf.data interleaves the threads' batches round robin and prefetches
+    prefetch_size batches, so when the loop takes `fetched` batches the first
+    min(prefetch + fetched, batches) of that interleaving are read."""
     total = nfiles * nspf
     spp, start, count = rank_range(total, comm, rank)
     spt = spp // threads
@@ -224,10 +236,63 @@ def iterative_worker_samples(nfiles, nspf, comm, rank, batch, threads, prefetch,
     while any(len(batches[t]) > rnd for t in range(threads)):
         order += [(t, rnd) for t in range(threads) if len(batches[t]) > rnd]
         rnd += 1
-    taken = {t: 0 for t in range(threads)}
-    for t, _ in order[:prefetch + steps]:
-        taken[t] += 1
-    return {t: [s for b in batches[t][:taken[t]] for s in b] for t in range(threads)}
+    return [(k, t, batches[t][i]) for k, (t, i) in enumerate(order[:prefetch + fetched])]
+
+
+def iterative_worker_samples(nfiles, nspf, comm, rank, batch, threads, prefetch, steps,
+                             file_list):
+    """{thread: [(file list entry, in-file index)]} in read order, `steps` batches taken."""
+    out = {t: [] for t in range(threads)}
+    for _, t, samples in iterative_batches(nfiles, nspf, comm, rank, batch, threads,
+                                           prefetch, steps, file_list):
+        out[t] += samples
+    return out
+
+
+def shuffled_splits(train, valid, seed, epoch):
+    """reconfigure(1..epoch) with file_shuffle on: each epoch seeds numpy with seed + e
+    and shuffles the train list in place, then the eval list, from the same stream."""
+    train, valid = list(train), list(valid)
+    for e in range(1, epoch + 1):
+        np.random.seed(seed + e)
+        np.random.shuffle(train)
+        np.random.shuffle(valid)
+    return train, valid
+
+
+def checkpoint_files(rank, ranks, model, ext="pt"):
+    """{file name: tensor bytes} one rank saves per checkpoint (SPEC 9.1, 9.3), for
+    tensor = pipeline = 1 (so MP = 1, dp = rank, DP = ranks): the plain model tensor
+    (int8, model_size_bytes) unless the model is a transformer; the layers 0..L+2 and
+    the optimizer state of the computed transformer geometry.  ZeRO 0: only rank 0
+    saves; ZeRO 1-2: the layers once, by dp 0; ZeRO 3: the layers sharded over DP."""
+    m = dict(type="", model_size_bytes=10240, num_layers=-1, zero_stage=0,
+             hidden_size=2048, ffn_hidden_size=8192, vocab_size=32000,
+             num_attention_heads=32, num_kv_heads=8, dt=2, ot=4)
+    m.update(model)
+    zero, dp = m["zero_stage"], rank
+    if zero == 0 and rank >= 1:
+        return {}
+    out = {}
+    if m["type"] != "transformer" and m["model_size_bytes"] > 0:
+        out["model_states-%d" % rank] = m["model_size_bytes"]
+    h, f, V, L = m["hidden_size"], m["ffn_hidden_size"], m["vocab_size"], m["num_layers"]
+    if L > 0:
+        kv = h // m["num_attention_heads"] * m["num_kv_heads"]
+        sf = ranks if zero == 3 else 1
+        layer = [h // sf, h * (h + 2 * kv) // sf, h * h // sf, h // sf, 2 * h * f // sf,
+                 h * f // sf]
+        elems = 2 * (h * V // sf) + h // sf + L * sum(layer)
+        if zero in (0, 3):
+            out["zero_pp_rank_%d_mp_rank_0_model_states" % dp] = elems * m["dt"]
+        elif dp == 0:
+            out["model_0_model_states"] = elems * m["dt"]
+        params = 2 * V * h + L * (2 * h + h * (h + 2 * kv) + h * h + 3 * h * f) + h
+        n = params // ranks if zero > 0 else params
+        out["zero_pp_rank_%d_mp_rank_0_optim_states" % dp] = 3 * (n + 5 * h) * m["ot"]
+    if ext == "pb":  # tf.train.Checkpoint: the tensors go to <name>-1.data-00000-of-00001
+        return {k + ".pb-1.data-00000-of-00001": v for k, v in out.items()}
+    return {k + "." + ext: v for k, v in out.items()}
 
 
 def tfrecord_shard(file_list, comm, rank):
