@@ -555,21 +555,23 @@ evaluation:
         oracle.shuffled_splits(tfiles, vfiles, seed, 2)[1]
 
 
+@pytest.mark.parametrize("flavor", ["v2.0", "head"])
 @pytest.mark.parametrize("loader", ["pytorch", "tensorflow"])
-def test_head_reads_the_batch_after_the_last_step(workdir, loader):
+def test_checkpoints_and_the_batch_after_the_last_step(workdir, loader, flavor):
     """DLIO HEAD's loop takes the batch after the last step before it stops (SPEC 6.1):
     that batch is read, the loader is asked for one more, and only then does the epoch
-    end (v2.0 stops right after the step).
-    pytorch: 32 files, batch 2, 2 workers primed with 2 batches, 3 steps: batches 0..5
-    of 8 are read (v2.0: 0..4); a checkpoint after step 2 of every epoch
+    end; v2.0 stops right after the last step.
+    pytorch: 32 files, batch 2, 2 workers primed with 2 batches, 3 steps: batches 0..4
+    of 8 are read (HEAD: 0..5); a checkpoint after step 2 of every epoch
     (steps_between_checkpoints 2), after batches 0-1 were read and before batch 4 is.
-    tensorflow: 16 files, 2 threads, 2 steps, prefetch 1: the 4 interleaved batches are
-    read (v2.0: 3); the epoch checkpoint comes after the loop, so after batch 2 (the
-    fetch past step 2) is read, with tf_save's names.  That batch is requested when
-    step 1 begins, so it would usually be in before the save anyway: a preprocess sleep
-    of 20 ms per sample keeps its second sample unread for ~20 ms after the last step,
-    long enough for a save started too early to show in the trace."""
+    tensorflow: 16 files, 2 threads, 2 steps, prefetch 1: 3 of the 4 interleaved batches
+    are read (HEAD: all 4); the epoch checkpoint comes after the loop, with tf_save's
+    names: in HEAD after batch 2 (the fetch past step 2) is read.  That batch is
+    requested when step 1 begins, so it would usually be in before the save anyway: a
+    preprocess sleep of 20 ms per sample keeps its second sample unread for ~20 ms
+    after the last step, long enough for a save started too early to show."""
     ranks, batch, workers, epochs = 2, 2, 2, 2
+    head = flavor == "head"
     preprocess = 0.02 if loader == "tensorflow" else 0
     if loader == "pytorch":
         nfiles, prefetch, steps, ck = 32, 2, 3, "  steps_between_checkpoints: 2\n"
@@ -603,27 +605,28 @@ train:
 checkpoint:
   checkpoint_folder: ckpt
 %s""" % (loader, nfiles, loader, batch, workers, prefetch, preprocess, epochs, steps, ck))
-    data, res, traces = train_with_trace(workdir, yaml, ranks, ["--dlio_flavor=head"])
+    data, res, traces = train_with_trace(workdir, yaml, ranks, ["--dlio_flavor=" + flavor])
     files = oracle.listing(data, "train", "npz")
     model = dict(model_size_bytes=100000)
+    fetched = steps + 1 if head else steps
     for r in range(ranks):
         want = {}
         for e in range(1, epochs + 1):
             if loader == "pytorch":
                 bs = oracle.pytorch_batches(nfiles, ranks, r, batch, workers, prefetch,
-                                            steps + 1)
+                                            fetched)
                 add_pass(want, e, "train", index_pass("npz", data, files, [None] * nfiles,
                                                       1, bs, workdir))
             else:
                 bs = oracle.iterative_batches(nfiles, 1, ranks, r, batch, workers, prefetch,
-                                              steps + 1, files)
+                                              fetched, files)
                 add_pass(want, e, "train", iterative_pass(data, bs, workdir))
-            assert len(bs) == (6 if loader == "pytorch" else 4)
+            assert len(bs) == (5 if loader == "pytorch" else 3) + head
         label = compare_passes(traces[r], want)
         if loader == "pytorch":
             saves = [(e, 2, 2, 2 + 2) for e in range(1, epochs + 1)]
             check_saves(traces[r], label, r, ranks, model, "pt", saves)
         else:
-            saves = [(e, steps + 1, steps + 1, None) for e in range(1, epochs + 1)]
+            saves = [(e, steps + 1, fetched, None) for e in range(1, epochs + 1)]
             check_saves(traces[r], label, r, ranks, model, "pb", saves)
         assert "rank %d epoch 2: %d steps" % (r, steps) in res.stdout
