@@ -283,6 +283,10 @@ def test_trace_only_for_training(workdir):
 # be read during the save (DLIO's loader workers are other processes): those are not
 # placed.  Likewise an evaluation (or the next epoch) starts after the save and after
 # the loop ended; the training look-ahead still being read then is not placed either.
+# (The engine reads a pass's look-ahead to the end before the next pass starts, which
+# is why epochs never go back in its trace; in DLIO the training loader's workers may
+# still be reading theirs while the evaluation loader starts, and the evaluation's
+# while the next epoch starts.  That overlap is timing, not order within a worker.)
 
 def parse_trace(path):
     with open(path) as f:
