@@ -488,25 +488,87 @@ static int loop_drained(const struct dlio_train *t)
 	return 1;
 }
 
-/* DLIO's per-block AU and throughput (SPEC 11.2), with its literal "- 2". */
+int dlio_train_block_span(const struct dlio_train_epoch *ep, int64_t k, int64_t *first,
+			  int64_t *n, double *start, double *end)
+{
+	for (int64_t j = 0; j <= ep->ncut; j++) {
+		int64_t a = j == 0 ? 0 : ep->cut_step[j - 1];
+		int64_t b = j < ep->ncut ? ep->cut_step[j] : ep->train.nsteps;
+
+		if (b <= a || k-- > 0)
+			continue;
+		*first = a;
+		*n = b - a;
+		*start = j == 0 ? ep->train.start : ep->cut_t1[j - 1];
+		*end = j < ep->ncut ? ep->cut_t0[j] : ep->train.end;
+		return 0;
+	}
+	return -1;
+}
+
+/* DLIO's AU and throughput of one block (SPEC 11.2): steps [first, first + n) of b
+ * from start to end, the exclusions counted in the block's own list, the literal
+ * "- 2". */
 static void block_metrics(const struct dlio_train *t, const struct dlio_train_block *b,
-			  int64_t steps_cfg, int64_t batch, int eval, double *au, double *tput)
+			  int64_t first, int64_t n, double start, double end, int64_t steps_cfg,
+			  int64_t batch, int eval, double *au, double *tput)
 {
 	int64_t s0 = t->cfg->output.exclude_start_steps;
 	int64_t e = steps_cfg - 1 - t->cfg->output.exclude_end_steps;
-	double compute = 0, time = b->end - b->start;
+	double compute = 0, time = end - start;
 
-	for (int64_t i = 0; i < b->nsteps; i++) {
+	for (int64_t i = 0; i < n; i++) {
 		if (i >= s0 && i <= e)
-			compute += b->compute[i];
+			compute += b->compute[first + i];
 		else
-			time -= b->proc[i];
+			time -= b->proc[first + i];
 	}
 	*au = compute > 0 && time > 0 ? 100.0 * compute / time : 0;
 	if (eval)
-		*tput = b->end > b->start ? (double)b->nsteps / (b->end - b->start) * (double)batch : 0;
+		*tput = end > start ? (double)n / (end - start) * (double)batch : 0;
 	else
-		*tput = time > 0 ? (double)(b->nsteps - 2) / time * (double)batch : 0;
+		*tput = time > 0 ? (double)(n - 2) / time * (double)batch : 0;
+}
+
+/* The epoch's figures: the step-weighted mean over its blocks (SPEC 11.3). */
+static void epoch_metrics(const struct dlio_train *t, struct dlio_train_epoch *ep)
+{
+	double au = 0, tput = 0, bau, btput, start, end;
+	int64_t first, n, steps = 0;
+
+	for (int64_t k = 0; !dlio_train_block_span(ep, k, &first, &n, &start, &end); k++) {
+		block_metrics(t, &ep->train, first, n, start, end, t->g->steps,
+			      t->cfg->reader.batch_size, 0, &bau, &btput);
+		au += bau * (double)n;
+		tput += btput * (double)n;
+		steps += n;
+	}
+	ep->au = steps ? au / (double)steps : 0;
+	ep->throughput = steps ? tput / (double)steps : 0;
+}
+
+static int push_cut(struct dlio_train_epoch *ep, int64_t step, double t0, double t1)
+{
+	if (ep->ncut == ep->cut_cap) {
+		int64_t cap = ep->cut_cap ? ep->cut_cap * 2 : 16;
+		int64_t *s = realloc(ep->cut_step, (size_t)cap * sizeof(*s));
+		double *a = s ? realloc(ep->cut_t0, (size_t)cap * sizeof(*a)) : NULL;
+		double *b = a ? realloc(ep->cut_t1, (size_t)cap * sizeof(*b)) : NULL;
+
+		if (s)
+			ep->cut_step = s;
+		if (a)
+			ep->cut_t0 = a;
+		if (!b)
+			return -ENOMEM;
+		ep->cut_t1 = b;
+		ep->cut_cap = cap;
+	}
+	ep->cut_step[ep->ncut] = step;
+	ep->cut_t0[ep->ncut] = t0;
+	ep->cut_t1[ep->ncut] = t1;
+	ep->ncut++;
+	return 0;
 }
 
 static void end_epoch(struct dlio_train *t, double now)
@@ -514,11 +576,11 @@ static void end_epoch(struct dlio_train *t, double now)
 	struct dlio_train_epoch *ep = &t->ep[t->epoch - 1];
 
 	ep->end = now;
-	block_metrics(t, &ep->train, t->g->steps, t->cfg->reader.batch_size, 0, &ep->au,
-		      &ep->throughput);
+	epoch_metrics(t, ep);
 	if (ep->has_eval)
-		block_metrics(t, &ep->eval, t->g->eval_steps, t->cfg->reader.batch_size_eval, 1,
-			      &ep->eval_au, &ep->eval_throughput);
+		block_metrics(t, &ep->eval, 0, ep->eval.nsteps, ep->eval.start, ep->eval.end,
+			      t->g->eval_steps, t->cfg->reader.batch_size_eval, 1, &ep->eval_au,
+			      &ep->eval_throughput);
 	t->nep = t->epoch;
 	if (t->epoch >= t->epochs) {
 		t->state = DLIO_TS_DONE;
@@ -652,8 +714,15 @@ static void advance(struct dlio_train *t, double now)
 				t->ck_dur[t->ck_count] = now - t->ck_start;
 			t->ck_count++;
 			t->state = t->ck_resume;
-			if (t->state == DLIO_TS_TRAIN)
+			if (t->state == DLIO_TS_TRAIN) {
+				/* a step-mode save: it ends this block, the next starts now */
 				t->start_loading = now;
+				if (push_cut(&t->ep[t->epoch - 1], t->ck_step, t->ck_start, now)) {
+					snprintf(t->err, sizeof(t->err), "out of memory");
+					t->state = DLIO_TS_DONE;
+					return;
+				}
+			}
 			continue;
 		case DLIO_TS_DONE:
 			return;
@@ -712,6 +781,9 @@ void dlio_train_free(struct dlio_train *t)
 		for (int64_t i = 0; i < t->epochs; i++) {
 			block_free(&t->ep[i].train);
 			block_free(&t->ep[i].eval);
+			free(t->ep[i].cut_step);
+			free(t->ep[i].cut_t0);
+			free(t->ep[i].cut_t1);
 		}
 	free(t->ep);
 	free(t->dims);

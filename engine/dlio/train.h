@@ -65,6 +65,12 @@ struct dlio_train_block {
 struct dlio_train_epoch {
 	double start, end;
 	struct dlio_train_block train, eval;
+	/* step-mode saves (SPEC 9.2): save i after cut_step[i] steps, from cut_t0[i] to
+	 * cut_t1[i]; each ends a block of the training and the next block starts after
+	 * it (SPEC 11.2), so the saves are in no block's wall time */
+	int64_t ncut, cut_cap;
+	int64_t *cut_step;
+	double *cut_t0, *cut_t1;
 	int has_eval;
 	double au, throughput;		/* DLIO's per-rank formulas (SPEC 11.2) */
 	double eval_au, eval_throughput;
@@ -160,6 +166,11 @@ void dlio_train_complete(struct dlio_train *t, const struct dlio_train_req *r, d
 /* When the model changes without a completion (compute end, a sleep ending); a
  * negative value when nothing is pending. */
 double dlio_train_next_event(const struct dlio_train *t);
+
+/* Block k (from 0) of an epoch's training, blocks without steps left out: its steps
+ * [*first, *first + *n) of ep->train and its wall time.  0, or -1 past the last. */
+int dlio_train_block_span(const struct dlio_train_epoch *ep, int64_t k, int64_t *first,
+			  int64_t *n, double *start, double *end);
 
 /* The largest single read the phase can issue, for sizing buffers. */
 int64_t dlio_train_max_read(const struct dlio_geom *g, int whole_file);

@@ -1340,7 +1340,9 @@ static void write_epoch_stats(struct thread_data *td, struct fiodlio_dlio *d, co
 {
 	const struct dlio_train *t = &d->train;
 	double off = d->wall0 - ((double)d->t0.tv_sec + (double)d->t0.tv_nsec / 1e9);
+	double start, end, bs, be;
 	char path[1100], a[40], b[40];
+	int64_t first, n;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "%s/%lld_per_epoch_stats.json", dir, (long long)d->rank);
@@ -1358,10 +1360,16 @@ static void write_epoch_stats(struct thread_data *td, struct fiodlio_dlio *d, co
 		fprintf(f, "  \"%lld\": {\n    \"start\": \"%s\",\n    \"end\": \"%s\",\n"
 			   "    \"duration\": \"%.2f\",\n",
 			(long long)e + 1, a, b, ep->end - ep->start);
-		iso_time(ep->train.start + off, a, sizeof(a));
-		iso_time(ep->train.end + off, b, sizeof(b));
-		fprintf(f, "    \"block1\": {\"start\": \"%s\", \"end\": \"%s\", \"duration\": \"%.2f\"}%s\n",
-			a, b, ep->train.end - ep->train.start, ep->has_eval ? "," : "");
+		for (int64_t k = 0; !dlio_train_block_span(ep, k, &first, &n, &start, &end); k++) {
+			int more = ep->has_eval ||
+				   !dlio_train_block_span(ep, k + 1, &first, &n, &bs, &be);
+
+			iso_time(start + off, a, sizeof(a));
+			iso_time(end + off, b, sizeof(b));
+			fprintf(f, "    \"block%lld\": {\"start\": \"%s\", \"end\": \"%s\", "
+				   "\"duration\": \"%.2f\"}%s\n",
+				(long long)k + 1, a, b, end - start, more ? "," : "");
+		}
 		if (ep->has_eval) {
 			iso_time(ep->eval.start + off, a, sizeof(a));
 			iso_time(ep->eval.end + off, b, sizeof(b));

@@ -154,22 +154,46 @@ metric:
     return path
 
 
-@pytest.mark.parametrize("lines,folders", [
-    # epoch mode: after epochs 1 and 3; the folder's step is the epoch's 8 steps + 1
+@pytest.mark.parametrize("lines,folders,blocks", [
+    # epoch mode: after epochs 1 and 3; the folder's step is the epoch's 8 steps + 1;
+    # the save is after the epoch's one block
     ("  checkpoint_after_epoch: 1\n  epochs_between_checkpoints: 2",
-     ["global_epoch1_step9", "global_epoch3_step9"]),
-    # step mode: after steps 3 and 6 of every epoch
+     ["global_epoch1_step9", "global_epoch3_step9"], 1),
+    # step mode: after steps 3 and 6 of every epoch, each save ending a block: steps
+    # 1-3, 4-6 and 7-8
     ("  steps_between_checkpoints: 3",
-     ["global_epoch%d_step%d" % (e, s) for e in (1, 2, 3) for s in (3, 6)]),
+     ["global_epoch%d_step%d" % (e, s) for e in (1, 2, 3) for s in (3, 6)], 3),
+    # after steps 4 and 8: the block after the last save has no step and is no block
+    ("  steps_between_checkpoints: 4",
+     ["global_epoch%d_step%d" % (e, s) for e in (1, 2, 3) for s in (4, 8)], 2),
 ])
-def test_checkpoints_during_training(workdir, lines, folders):
+def test_checkpoints_during_training(workdir, lines, folders, blocks):
+    import datetime
+    import json
+
     yaml = train_workload(workdir, lines)
     data = os.path.join(workdir, "data")
+    out = os.path.join(workdir, "out")
     run(["--uri=file://" + data, "--dlio_phase=generate", "--dlio_workload=" + yaml,
          "--rw=write"])
     res = run(["--uri=file://" + data, "--dlio_phase=train", "--dlio_workload=" + yaml,
                "--dlio_checkpoint_uri=file://" + os.path.join(workdir, "ckpt"),
-               "--rw=read", "--dlio_write_size=1m"])
+               "--rw=read", "--dlio_write_size=1m", "--dlio_output=" + out])
+    # DLIO's blocks (SPEC 9.2, 11.2): a step-mode save closes the block and the next
+    # one starts after it, so no save lies inside a block's wall time
+    stats = json.load(open(os.path.join(out, "0_per_epoch_stats.json")))
+
+    def t(s):
+        return datetime.datetime.strptime(s, "%Y-%m-%dT%H:%M:%S.%f")
+
+    for e in ("1", "2", "3"):
+        names = sorted(k for k in stats[e] if k.startswith("block"))
+        assert names == ["block%d" % (k + 1) for k in range(blocks)], stats[e]
+        spans = [(t(stats[e][b]["start"]), t(stats[e][b]["end"])) for b in names]
+        assert all(a <= b for a, b in spans)
+        # the save between two blocks (3 MB written, opened and closed) takes > 1 us
+        assert all(spans[k][1] < spans[k + 1][0] for k in range(blocks - 1))
+        assert t(stats[e]["start"]) <= spans[0][0] and spans[-1][1] <= t(stats[e]["end"])
     got = listing(os.path.join(workdir, "ckpt"))
     # unet3d is not a transformer: rank 0 saves the model_size_bytes tensor
     assert got == {f + "/model_states-0.pt": 3000000 for f in folders}
