@@ -58,6 +58,13 @@ class Gateway:
         with open(os.path.join(DIR, "run", "client.rgw.a.pid")) as f:
             return int(f.read().strip())
 
+    def purge(self, bucket):
+        """Remove a test's bucket and its objects at once (--bypass-gc): the OSD keeps its data
+        in RAM under a fixed cap, and a suite that left its objects behind would fill it."""
+        subprocess.run(["radosgw-admin", "-c", os.path.join(DIR, "ceph.conf"), "bucket", "rm",
+                        "--bucket=" + bucket, "--purge-objects", "--bypass-gc"],
+                       capture_output=True, timeout=120)
+
     def kill_rgw(self):
         """SIGKILL the gateway: connections reset, the port refuses."""
         pid = self.rgw_pid()

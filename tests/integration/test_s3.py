@@ -50,7 +50,8 @@ def bucket(gateway):
     name = "t-" + uuid.uuid4().hex[:16]
     s3run(["--uri=s3://%s/" % name, "--filename=.keep", "--s3_create_bucket=1",
            "--rw=write", "--bs=1", "--size=1"])
-    return name
+    yield name
+    gateway.purge(name)
 
 
 def io_bytes(res, ddir):
