@@ -35,6 +35,12 @@ struct storage_ctx {
 	struct storage_conf conf;
 	bool direct_scheme;
 	unsigned int queued;
+	/* the directory of the last file opened for reading, held open (O_PATH) so
+	 * that the next open in it looks up only the file's own name: DLIO's loaders
+	 * open a sample's file for every sample, mostly in one directory */
+	int dirfd;
+	char *dir;
+	size_t dirlen;
 };
 
 /*
@@ -86,6 +92,7 @@ static int local_ctx_new(const struct storage_conf *conf, bool direct_scheme,
 	}
 	ctx->conf = *conf;
 	ctx->direct_scheme = direct_scheme;
+	ctx->dirfd = -1;
 	*out = ctx;
 	return 0;
 }
@@ -107,6 +114,9 @@ static void local_ctx_free(struct storage_ctx *ctx)
 	if (!ctx)
 		return;
 	io_uring_queue_exit(&ctx->ring);
+	if (ctx->dirfd >= 0)
+		close(ctx->dirfd);
+	free(ctx->dir);
 	free(ctx);
 }
 
@@ -186,6 +196,43 @@ static void dio_alignment(struct storage_file *f)
 	}
 }
 
+/*
+ * The directory to open a file of path in and the name to open there: the held
+ * directory when path is in it (taking it when it is not), else the path itself.
+ * A directory that cannot be opened is no error here: open() reports the path.
+ */
+static int dir_of(struct storage_ctx *ctx, const char *path, const char **name)
+{
+	const char *slash = strrchr(path, '/');
+	size_t len = slash ? (size_t)(slash - path) : 0;
+	char *dir;
+	int fd;
+
+	*name = path;
+	if (!len)
+		return AT_FDCWD;
+	if (ctx->dirfd >= 0 && ctx->dirlen == len && !memcmp(ctx->dir, path, len)) {
+		*name = slash + 1;
+		return ctx->dirfd;
+	}
+	dir = strndup(path, len);
+	if (!dir)
+		return AT_FDCWD;
+	fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		free(dir);
+		return AT_FDCWD;
+	}
+	if (ctx->dirfd >= 0)
+		close(ctx->dirfd);
+	free(ctx->dir);
+	ctx->dirfd = fd;
+	ctx->dir = dir;
+	ctx->dirlen = len;
+	*name = slash + 1;
+	return fd;
+}
+
 static int local_open(struct storage_ctx *ctx, const char *path, int flags,
 		      struct storage_file **out, char *err, size_t errlen)
 {
@@ -207,7 +254,14 @@ static int local_open(struct storage_ctx *ctx, const char *path, int flags,
 	if (ctx->conf.sync_io)
 		oflags |= O_SYNC;
 
-	f->fd = open(path, oflags, 0644);
+	if (flags & (STORAGE_O_WRITE | STORAGE_O_CREATE)) {
+		f->fd = open(path, oflags, 0644);
+	} else {
+		const char *name;
+		int dfd = dir_of(ctx, path, &name);
+
+		f->fd = openat(dfd, name, oflags);
+	}
 	if (f->fd < 0 && errno == ENOENT && (flags & STORAGE_O_CREATE) && ctx->conf.mkdirs &&
 	    mkdir_parents(f->path) == 0)
 		f->fd = open(path, oflags, 0644);
