@@ -40,6 +40,10 @@ enum { SLOT_FREE, SLOT_READ, SLOT_DEFERRED };
 struct worker_file {
 	struct storage_file *sf;
 	struct storage_target target;
+	/* the file target names (kept after close: a worker reopens the same file for
+	 * each of its samples, so its name is built once), file -1: none */
+	enum dlio_split split;
+	int64_t file;
 };
 
 /* How long queue() may sleep when the model has nothing to issue and no I/O is in
@@ -130,6 +134,7 @@ struct fiodlio_dlio {
 	unsigned char *tstate;		 /* per slot: SLOT_FREE, SLOT_READ, SLOT_DEFERRED */
 	struct worker_file *wfile;	 /* per loader worker: the file it has open */
 	unsigned int inflight;
+	double reaped_at; /* > 0: the clock read once for the completions being handed over */
 	int64_t short_reads;
 	struct worker_file ckf; /* the checkpoint file being written during training */
 	bool train_ckpt;
@@ -355,6 +360,10 @@ int fiodlio_dlio_setup(struct thread_data *td)
 				td->o.iodepth = (unsigned int)need;
 			}
 			td->o.iodepth_low = td->o.iodepth;
+			/* the reads that are ready go out together, with one submission:
+			 * a worker's next read only exists once its last one completed,
+			 * so fio's loop never holds one back waiting for others */
+			td->o.iodepth_batch = td->o.iodepth;
 			if (td->o.iodepth_batch_complete_max < td->o.iodepth)
 				td->o.iodepth_batch_complete_max = td->o.iodepth;
 		}
@@ -516,6 +525,8 @@ int fiodlio_dlio_init(struct thread_data *td, struct fiodlio_job *job)
 		d->wfile = calloc((size_t)DLIO_TRAIN_MAX_WORKERS, sizeof(*d->wfile));
 		if (!d->wfile)
 			return 1;
+		for (int i = 0; i < DLIO_TRAIN_MAX_WORKERS; i++)
+			d->wfile[i].file = -1;
 		if (o->dlio_trace && *o->dlio_trace) {
 			char path[4096];
 
@@ -677,21 +688,30 @@ static int worker_open(struct thread_data *td, struct fiodlio_job *job, struct f
 	struct fiodlio_options *o = td->eo;
 	struct worker_file *wf = &d->wfile[r->worker];
 	char rel[512], err[STORAGE_ERR_LEN];
-	int ret;
+	int ret = 0;
 
+	err[0] = '\0';
 	if (wf->sf) {
 		job->backend->close(job->ctx, wf->sf, err, sizeof(err));
 		wf->sf = NULL;
+	}
+	if (wf->file != r->file || wf->split != r->split || !wf->target.path) {
 		storage_target_free(&wf->target);
+		wf->file = -1;
+		ret = dlio_geom_file_relpath(&d->geom, r->split, r->file, rel, sizeof(rel));
+		if (ret < 0) {
+			log_err("fio-dlio: %s: file %lld: name too long\n", td->o.name,
+				(long long)r->file);
+			return ret;
+		}
+		ret = storage_resolve(o->uri, rel, &wf->target, err, sizeof(err));
+		if (!ret)
+			ret = fiodlio_job_ctx(td, job, &wf->target);
+		if (!ret) {
+			wf->split = r->split;
+			wf->file = r->file;
+		}
 	}
-	ret = dlio_geom_file_relpath(&d->geom, r->split, r->file, rel, sizeof(rel));
-	if (ret < 0) {
-		log_err("fio-dlio: %s: file %lld: name too long\n", td->o.name, (long long)r->file);
-		return ret;
-	}
-	ret = storage_resolve(o->uri, rel, &wf->target, err, sizeof(err));
-	if (!ret)
-		ret = fiodlio_job_ctx(td, job, &wf->target);
 	if (!ret)
 		ret = job->backend->open(job->ctx, wf->target.path, 0, &wf->sf, err, sizeof(err));
 	if (!ret && job->backend->size_hint)
@@ -707,6 +727,7 @@ static int worker_open(struct thread_data *td, struct fiodlio_job *job, struct f
 			job->backend->close(job->ctx, wf->sf, err, sizeof(err));
 		wf->sf = NULL;
 		storage_target_free(&wf->target);
+		wf->file = -1;
 	}
 	return ret;
 }
@@ -896,6 +917,12 @@ bool fiodlio_dlio_deferred(struct thread_data *td, struct fiodlio_job *job, stru
 	}
 	(void)td;
 	return true;
+}
+
+void fiodlio_dlio_reaped(struct fiodlio_job *job, bool start)
+{
+	if (job->dlio)
+		job->dlio->reaped_at = start ? now_s() : 0;
 }
 
 double fiodlio_dlio_wait_limit(struct fiodlio_job *job)
@@ -1234,7 +1261,8 @@ void fiodlio_dlio_done(struct thread_data *td, struct fiodlio_job *job, struct i
 		}
 		if (d->treq[slot].write && d->treq[slot].last)
 			ckf_close(td, job, d);
-		dlio_train_complete(&d->train, &d->treq[slot], now_s());
+		dlio_train_complete(&d->train, &d->treq[slot],
+				    d->reaped_at > 0 ? d->reaped_at : now_s());
 		return;
 	}
 	if (slot_of(io_u) >= d->nio_u || !(g = d->by_io_u[slot_of(io_u)]))

@@ -27,6 +27,8 @@ bool fiodlio_dlio_deferred(struct thread_data *td, struct fiodlio_job *job, stru
 /* Seconds until the model changes on its own (compute end), < 0 if never: how long
  * getevents() may wait for completions. */
 double fiodlio_dlio_wait_limit(struct fiodlio_job *job);
+/* Around the completions one getevents() hands over: they share one clock read. */
+void fiodlio_dlio_reaped(struct fiodlio_job *job, bool start);
 void fiodlio_dlio_cleanup(struct thread_data *td, struct fiodlio_job *job);
 
 #endif

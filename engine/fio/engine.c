@@ -749,6 +749,8 @@ reaped:
 		return ret;
 	}
 	job->nr_done = (unsigned int)ret;
+	if (job->dlio && ret > 0)
+		fiodlio_dlio_reaped(job, true);
 	for (int i = 0; i < ret; i++) {
 		struct storage_req *req = job->done[i];
 		struct io_u *io_u = req->owner;
@@ -765,6 +767,8 @@ reaped:
 		if (job->dlio)
 			fiodlio_dlio_done(td, job, io_u);
 	}
+	if (job->dlio && ret > 0)
+		fiodlio_dlio_reaped(job, false);
 	return ret;
 }
 
