@@ -136,6 +136,7 @@ struct fiodlio_dlio {
 	unsigned int inflight;
 	double reaped_at; /* > 0: the clock read once for the completions being handed over */
 	int64_t short_reads;
+	bool missing_reported;
 	struct worker_file ckf; /* the checkpoint file being written during training */
 	bool train_ckpt;
 	FILE *trace; /* dlio_trace: this rank's requests, as issued */
@@ -504,6 +505,7 @@ int fiodlio_dlio_init(struct thread_data *td, struct fiodlio_job *job)
 		d->run = c;
 	}
 	if (d->phase == PHASE_TRAIN) {
+		job->conf.defer_opens = true;
 		d->treq = calloc(d->nio_u, sizeof(*d->treq));
 		d->tstate = calloc(d->nio_u, 1);
 		if (!d->treq || !d->tstate)
@@ -712,8 +714,11 @@ static int worker_open(struct thread_data *td, struct fiodlio_job *job, struct f
 			wf->file = r->file;
 		}
 	}
+	/* a sample's file is opened for its one or two reads: the open may go out with the
+	 * first read (one submission for both on file://) */
 	if (!ret)
-		ret = job->backend->open(job->ctx, wf->target.path, 0, &wf->sf, err, sizeof(err));
+		ret = job->backend->open(job->ctx, wf->target.path, STORAGE_O_DEFER, &wf->sf, err,
+					 sizeof(err));
 	if (!ret && job->backend->size_hint)
 		ret = job->backend->size_hint(job->ctx, wf->sf,
 					      (uint64_t)dlio_train_file_size(&d->train, r->split,
@@ -1253,6 +1258,12 @@ void fiodlio_dlio_done(struct thread_data *td, struct fiodlio_job *job, struct i
 			return;
 		d->tstate[slot] = SLOT_FREE;
 		d->inflight--;
+		if (req->result == -ENOENT && !d->missing_reported) {
+			/* a deferred open: the file is missing */
+			log_err("fio-dlio: %s: %s (generate the dataset first: dlio_phase=generate)\n",
+				td->o.name, req->err);
+			d->missing_reported = true;
+		}
 		if (req->result > 0 && (uint64_t)req->result < req->len) {
 			/* a read DLIO sizes past the end (O_DIRECT rounds up): take what came */
 			io_u->xfer_buflen = (unsigned long long)req->result;

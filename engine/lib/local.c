@@ -23,25 +23,51 @@
 #define DEFAULT_DIO_ALIGN 512
 
 struct storage_file {
-	int fd;
+	int fd;	  /* -1 for a file in a fixed slot */
+	int slot; /* fixed-file slot (STORAGE_O_DEFER), -1: none */
+	bool open_queued; /* the slot's openat goes out with the first request */
+	int open_err;	  /* -errno of a deferred open that failed */
+	int dirfd;	  /* a deferred open: openat(dirfd, name) */
+	const char *name;
 	bool direct;
 	uint32_t mem_align;
 	uint32_t off_align;
 	char *path;
 };
 
+#define MAX_DIRS 16
+
 struct storage_ctx {
 	struct io_uring ring;
 	struct storage_conf conf;
 	bool direct_scheme;
 	unsigned int queued;
-	/* the directory of the last file opened for reading, held open (O_PATH) so
-	 * that the next open in it looks up only the file's own name: DLIO's loaders
-	 * open a sample's file for every sample, mostly in one directory */
-	int dirfd;
-	char *dir;
-	size_t dirlen;
+	/* directories of files opened for reading, held open (O_PATH) so that an open
+	 * looks up only the file's own name: DLIO's loaders open a sample's file for
+	 * every sample.  Kept until the context goes (a deferred open may still use
+	 * one); past MAX_DIRS, opens take the whole path. */
+	struct held_dir {
+		int fd;
+		char *path;
+		size_t len;
+	} dirs[MAX_DIRS];
+	unsigned int ndirs, last_dir;
+
+	/* deferred opens: a sparse fixed-file table, its free slots, the file in each */
+	unsigned int nslots, nfree;
+	int *free_slots;
+	struct storage_file **slot_file;
+	/* what each SQE not yet submitted is (1: a request, 0: an open or close), in
+	 * order, so that flush() says how many requests it started */
+	unsigned char *kind;
+	unsigned int kind_mask, kind_head, kind_tail;
 };
+
+/* user_data of the SQEs that are not requests (requests carry their pointer) */
+#define UD_OPEN 1
+#define UD_CLOSE 2
+#define UD_TAG 3
+#define UD_SLOT_SHIFT 2
 
 /*
  * The same ring set-up as fio's own io_uring engine (CQ sized to the depth,
@@ -68,11 +94,15 @@ static int ring_init(struct io_uring *ring, unsigned int entries)
 	return ret;
 }
 
+static void local_ctx_free(struct storage_ctx *ctx);
+
 static int local_ctx_new(const struct storage_conf *conf, bool direct_scheme,
 			 struct storage_ctx **out, char *err, size_t errlen)
 {
 	struct storage_ctx *ctx = calloc(1, sizeof(*ctx));
-	unsigned int entries = conf->depth ? conf->depth : 1;
+	unsigned int depth = conf->depth ? conf->depth : 1;
+	/* a request may come with a deferred open and a close of the file before it */
+	unsigned int entries = conf->defer_opens ? 4 * depth : depth;
 	int ret;
 
 	if (!ctx) {
@@ -92,7 +122,26 @@ static int local_ctx_new(const struct storage_conf *conf, bool direct_scheme,
 	}
 	ctx->conf = *conf;
 	ctx->direct_scheme = direct_scheme;
-	ctx->dirfd = -1;
+	ctx->kind_mask = ctx->ring.sq.ring_entries - 1;
+	ctx->kind = calloc(ctx->ring.sq.ring_entries, 1);
+	if (!ctx->kind) {
+		local_ctx_free(ctx);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	if (conf->defer_opens && !direct_scheme && !conf->direct) {
+		/* without a fixed-file table (old kernels) every open is a system call */
+		unsigned int n = 2 * depth + 8;
+
+		ctx->free_slots = calloc(n, sizeof(*ctx->free_slots));
+		ctx->slot_file = calloc(n, sizeof(*ctx->slot_file));
+		if (ctx->free_slots && ctx->slot_file &&
+		    io_uring_register_files_sparse(&ctx->ring, n) == 0) {
+			ctx->nslots = ctx->nfree = n;
+			for (unsigned int i = 0; i < n; i++)
+				ctx->free_slots[i] = (int)(n - 1 - i);
+		}
+	}
 	*out = ctx;
 	return 0;
 }
@@ -114,9 +163,13 @@ static void local_ctx_free(struct storage_ctx *ctx)
 	if (!ctx)
 		return;
 	io_uring_queue_exit(&ctx->ring);
-	if (ctx->dirfd >= 0)
-		close(ctx->dirfd);
-	free(ctx->dir);
+	for (unsigned int i = 0; i < ctx->ndirs; i++) {
+		close(ctx->dirs[i].fd);
+		free(ctx->dirs[i].path);
+	}
+	free(ctx->free_slots);
+	free(ctx->slot_file);
+	free(ctx->kind);
 	free(ctx);
 }
 
@@ -197,40 +250,59 @@ static void dio_alignment(struct storage_file *f)
 }
 
 /*
- * The directory to open a file of path in and the name to open there: the held
- * directory when path is in it (taking it when it is not), else the path itself.
- * A directory that cannot be opened is no error here: open() reports the path.
+ * The directory to open a file of path in and the name to open there: a held
+ * directory (taking it when there is room), else the path itself.  A directory that
+ * cannot be opened is no error here: the open reports the path.
  */
 static int dir_of(struct storage_ctx *ctx, const char *path, const char **name)
 {
 	const char *slash = strrchr(path, '/');
 	size_t len = slash ? (size_t)(slash - path) : 0;
+	struct held_dir *h;
 	char *dir;
 	int fd;
 
 	*name = path;
 	if (!len)
 		return AT_FDCWD;
-	if (ctx->dirfd >= 0 && ctx->dirlen == len && !memcmp(ctx->dir, path, len)) {
-		*name = slash + 1;
-		return ctx->dirfd;
+	for (unsigned int k = 0; k < ctx->ndirs; k++) {
+		unsigned int i = (ctx->last_dir + k) % ctx->ndirs;
+
+		h = &ctx->dirs[i];
+		if (h->len == len && !memcmp(h->path, path, len)) {
+			ctx->last_dir = i;
+			*name = slash + 1;
+			return h->fd;
+		}
 	}
-	dir = strndup(path, len);
-	if (!dir)
+	if (ctx->ndirs == MAX_DIRS || !(dir = strndup(path, len)))
 		return AT_FDCWD;
 	fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
 		free(dir);
 		return AT_FDCWD;
 	}
-	if (ctx->dirfd >= 0)
-		close(ctx->dirfd);
-	free(ctx->dir);
-	ctx->dirfd = fd;
-	ctx->dir = dir;
-	ctx->dirlen = len;
+	h = &ctx->dirs[ctx->ndirs];
+	h->fd = fd;
+	h->path = dir;
+	h->len = len;
+	ctx->last_dir = ctx->ndirs++;
 	*name = slash + 1;
 	return fd;
+}
+
+static void open_error(const char *path, int flags, bool direct, int ret, char *err,
+		       size_t errlen)
+{
+	if (ret == -ENOENT && !(flags & STORAGE_O_CREATE))
+		snprintf(err, errlen, "%s does not exist (a read needs an existing file)", path);
+	else if (ret == -EINVAL && direct)
+		snprintf(err, errlen,
+			 "open %s with O_DIRECT: %s (the file system may not support direct I/O; "
+			 "use file:// instead of direct://)",
+			 path, strerror(-ret));
+	else
+		snprintf(err, errlen, "open %s: %s", path, strerror(-ret));
 }
 
 static int local_open(struct storage_ctx *ctx, const char *path, int flags,
@@ -245,6 +317,7 @@ static int local_open(struct storage_ctx *ctx, const char *path, int flags,
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
+	f->slot = -1;
 	f->direct = ctx->direct_scheme || ctx->conf.direct;
 	oflags |= (flags & STORAGE_O_WRITE) ? O_RDWR : O_RDONLY;
 	if (flags & STORAGE_O_CREATE)
@@ -260,6 +333,17 @@ static int local_open(struct storage_ctx *ctx, const char *path, int flags,
 		const char *name;
 		int dfd = dir_of(ctx, path, &name);
 
+		if ((flags & STORAGE_O_DEFER) && ctx->nfree && !f->direct) {
+			/* opened by the first request's SQE, into a slot of the ring's table */
+			f->fd = -1;
+			f->slot = ctx->free_slots[--ctx->nfree];
+			ctx->slot_file[f->slot] = f;
+			f->open_queued = true;
+			f->dirfd = dfd;
+			f->name = f->path + (name - path);
+			*out = f;
+			return 0;
+		}
 		f->fd = openat(dfd, name, oflags);
 	}
 	if (f->fd < 0 && errno == ENOENT && (flags & STORAGE_O_CREATE) && ctx->conf.mkdirs &&
@@ -267,16 +351,7 @@ static int local_open(struct storage_ctx *ctx, const char *path, int flags,
 		f->fd = open(path, oflags, 0644);
 	if (f->fd < 0) {
 		ret = -errno;
-		if (ret == -ENOENT && !(flags & STORAGE_O_CREATE))
-			snprintf(err, errlen, "%s does not exist (a read needs an existing file)",
-				 path);
-		else if (ret == -EINVAL && f->direct)
-			snprintf(err, errlen,
-				 "open %s with O_DIRECT: %s (the file system may not support "
-				 "direct I/O; use file:// instead of direct://)",
-				 path, strerror(-ret));
-		else
-			snprintf(err, errlen, "open %s: %s", path, strerror(-ret));
+		open_error(path, flags, f->direct, ret, err, errlen);
 		goto out;
 	}
 	if (f->direct)
@@ -290,12 +365,47 @@ out:
 	return ret;
 }
 
+static void slot_free(struct storage_ctx *ctx, int slot)
+{
+	ctx->slot_file[slot] = NULL;
+	ctx->free_slots[ctx->nfree++] = slot;
+}
+
+/* Reserve the next SQE, remembering whether it is a request. */
+static struct io_uring_sqe *get_sqe(struct storage_ctx *ctx, bool request)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&ctx->ring);
+
+	if (sqe) {
+		ctx->kind[ctx->kind_tail++ & ctx->kind_mask] = request;
+		if (request)
+			ctx->queued++;
+	}
+	return sqe;
+}
+
 static int local_close(struct storage_ctx *ctx, struct storage_file *f, char *err, size_t errlen)
 {
 	int ret = 0;
 
-	(void)ctx;
-	if (close(f->fd)) {
+	if (f->slot >= 0) {
+		struct io_uring_sqe *sqe;
+
+		/* the slot is free again once the ring has closed it (its CQE) */
+		ctx->slot_file[f->slot] = NULL;
+		if (f->open_queued) {
+			slot_free(ctx, f->slot);
+		} else if ((sqe = get_sqe(ctx, false))) {
+			io_uring_prep_close_direct(sqe, (unsigned int)f->slot);
+			io_uring_sqe_set_data64(sqe, UD_CLOSE |
+							     ((uint64_t)f->slot << UD_SLOT_SHIFT));
+		} else {
+			int none = -1;
+
+			io_uring_register_files_update(&ctx->ring, (unsigned int)f->slot, &none, 1);
+			slot_free(ctx, f->slot);
+		}
+	} else if (close(f->fd)) {
 		ret = -errno;
 		snprintf(err, errlen, "close %s: %s", f->path, strerror(errno));
 	}
@@ -371,16 +481,29 @@ static int check_alignment(struct storage_req *req)
 
 static int local_submit(struct storage_ctx *ctx, struct storage_req *req)
 {
+	struct storage_file *f = req->file;
 	struct io_uring_sqe *sqe;
-	int fd = req->file->fd;
+	int fd = f->slot >= 0 ? f->slot : f->fd;
 
-	if (req->file->direct && (req->op == STORAGE_READ || req->op == STORAGE_WRITE) &&
+	if (f->direct && (req->op == STORAGE_READ || req->op == STORAGE_WRITE) &&
 	    check_alignment(req))
 		return -EINVAL;
-
-	sqe = io_uring_get_sqe(&ctx->ring);
-	if (!sqe)
+	if (io_uring_sq_space_left(&ctx->ring) < (f->open_queued ? 2u : 1u))
 		return -EBUSY;
+	if (f->open_queued) {
+		/* the open goes first, linked: the request runs once it succeeded (else it
+		 * ends -ECANCELED and takes the open's error).  Its CQE is not skipped on
+		 * success: with IOSQE_CQE_SKIP_SUCCESS on a failing link head the kernel
+		 * posts no CQE for the cancelled request either. */
+		sqe = get_sqe(ctx, false);
+		io_uring_prep_openat_direct(sqe, f->dirfd, f->name,
+					    O_RDONLY | (ctx->conf.sync_io ? O_SYNC : 0), 0,
+					    (unsigned int)f->slot);
+		sqe->flags |= IOSQE_IO_LINK;
+		io_uring_sqe_set_data64(sqe, UD_OPEN | ((uint64_t)f->slot << UD_SLOT_SHIFT));
+		f->open_queued = false;
+	}
+	sqe = get_sqe(ctx, true);
 	switch (req->op) {
 	case STORAGE_READ:
 		io_uring_prep_read(sqe, fd, req->buf, (unsigned int)req->len, req->offset);
@@ -395,16 +518,18 @@ static int local_submit(struct storage_ctx *ctx, struct storage_req *req)
 		io_uring_prep_fsync(sqe, fd, IORING_FSYNC_DATASYNC);
 		break;
 	}
+	if (f->slot >= 0)
+		sqe->flags |= IOSQE_FIXED_FILE;
 	io_uring_sqe_set_data(sqe, req);
-	ctx->queued++;
 	return 0;
 }
 
+/* Returns how many requests (not opens or closes) were started. */
 static int local_flush(struct storage_ctx *ctx, char *err, size_t errlen)
 {
-	int ret;
+	int ret, n = 0;
 
-	if (!ctx->queued)
+	if (ctx->kind_head == ctx->kind_tail)
 		return 0;
 	/* Entering with GETEVENTS also runs deferred completion work, as fio's engine does. */
 	do
@@ -414,21 +539,45 @@ static int local_flush(struct storage_ctx *ctx, char *err, size_t errlen)
 		snprintf(err, errlen, "io_uring_submit: %s", strerror(-ret));
 		return ret;
 	}
-	ctx->queued -= (unsigned int)ret;
-	return ret;
+	for (int i = 0; i < ret; i++)
+		n += ctx->kind[ctx->kind_head++ & ctx->kind_mask];
+	ctx->queued -= (unsigned int)n;
+	return n;
 }
 
 static void complete(struct storage_req *req, int res)
 {
+	const struct storage_file *f = req->file;
+
+	if (res == -ECANCELED && f->open_err) {
+		/* the deferred open before it failed */
+		res = f->open_err;
+		open_error(f->path, 0, false, res, req->err, sizeof(req->err));
+		req->result = res;
+		return;
+	}
 	req->result = res;
 	if (res < 0)
 		snprintf(req->err, sizeof(req->err), "%s of %llu bytes at offset %llu in %s: %s",
 			 op_name(req->op), (unsigned long long)req->len,
-			 (unsigned long long)req->offset, req->file->path, strerror(-res));
+			 (unsigned long long)req->offset, f->path, strerror(-res));
 	else if (req->op == STORAGE_READ && res == 0 && req->len)
 		snprintf(req->err, sizeof(req->err),
 			 "read at offset %llu in %s returned no data: past the end of the file",
-			 (unsigned long long)req->offset, req->file->path);
+			 (unsigned long long)req->offset, f->path);
+}
+
+/* The CQE of a deferred open, or of a slot's close. */
+static void internal_cqe(struct storage_ctx *ctx, uint64_t ud, int res)
+{
+	unsigned int slot = (unsigned int)(ud >> UD_SLOT_SHIFT);
+
+	if (slot >= ctx->nslots)
+		return;
+	if ((ud & UD_TAG) == UD_CLOSE)
+		slot_free(ctx, (int)slot);
+	else if (res < 0 && ctx->slot_file[slot])
+		ctx->slot_file[slot]->open_err = res;
 }
 
 static int local_reap(struct storage_ctx *ctx, struct storage_req **done, unsigned int min,
@@ -452,11 +601,16 @@ static int local_reap(struct storage_ctx *ctx, struct storage_req **done, unsign
 		unsigned int head, seen = 0;
 
 		io_uring_for_each_cqe(&ctx->ring, head, cqe) {
-			struct storage_req *req = io_uring_cqe_get_data(cqe);
+			uint64_t ud = io_uring_cqe_get_data64(cqe);
+			struct storage_req *req = (struct storage_req *)(uintptr_t)ud;
 
+			seen++;
+			if (ud & UD_TAG) {
+				internal_cqe(ctx, ud, cqe->res);
+				continue;
+			}
 			complete(req, cqe->res);
 			done[n++] = req;
-			seen++;
 			if (n == max)
 				break;
 		}

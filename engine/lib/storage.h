@@ -29,6 +29,11 @@ enum storage_op {
 /* Open for writing (else read-only); create if missing. */
 #define STORAGE_O_WRITE  0x1
 #define STORAGE_O_CREATE 0x2
+/* Read-only: the backend may open the file with its first request instead of at once
+ * (file://: an io_uring openat linked to the read, and an io_uring close), so that a
+ * file opened for one or two reads costs no system calls of its own.  A failed open is
+ * then the failure of that request, with the same message. */
+#define STORAGE_O_DEFER 0x4
 
 enum storage_s3_addressing {
 	STORAGE_S3_AUTO,    /* path-style for custom endpoints, virtual-hosted for AWS */
@@ -47,6 +52,7 @@ struct storage_conf {
 	bool sync_io;	    /* O_SYNC (fio's sync=1) */
 	unsigned int depth; /* requests in flight at most (fio's iodepth) */
 	bool writes;	    /* the job writes (fio's rw has a write part) */
+	bool defer_opens;   /* opens with STORAGE_O_DEFER are expected (sizes the local ring) */
 	/* ctx_new() only: the path of the file whose open creates the context (az:// takes
 	 * the account its credentials are for from it); not kept */
 	const char *first_path;
