@@ -119,6 +119,23 @@ def test_evaluation_runs_after_training(workdir):
     assert res.jobs[0]["read"]["io_bytes"] == (8 + 4) * nbytes
 
 
+def test_samples_in_many_subfolders(workdir):
+    # 40 files in 20 subfolders: more directories than the local backend keeps open for
+    # its opens (16), so the later ones are opened by their whole path
+    yaml = workload(workdir, ntrain=40, rl=4096, epochs=1)
+    sub = "--dlio_overrides=++workload.dataset.num_subfolders_train=20"
+    data = os.path.join(workdir, "data")
+    run(["--uri=file://" + data, "--dlio_phase=generate", "--dlio_workload=" + yaml, sub,
+         "--rw=write", "--iodepth=4"])
+    assert len(os.listdir(os.path.join(data, "train"))) == 20
+    res = run(["--uri=file://" + data, "--dlio_phase=train", "--dlio_workload=" + yaml, sub,
+               "--rw=read", "--iodepth=2"])
+    nreads, nbytes = npz_sample_reads(4096)
+    j = res.jobs[0]
+    assert j["read"]["total_ios"] == 40 * nreads
+    assert j["read"]["io_bytes"] == 40 * nbytes
+
+
 def test_missing_dataset_says_generate_first(workdir):
     yaml = workload(workdir)
     res = train(workdir, yaml, expect_error=True)
