@@ -345,6 +345,9 @@ static int local_open(struct storage_ctx *ctx, const char *path, int flags,
 			return 0;
 		}
 		f->fd = openat(dfd, name, oflags);
+		/* the held directory may have been removed and made again since */
+		if (f->fd < 0 && errno == ENOENT && dfd != AT_FDCWD)
+			f->fd = open(path, oflags);
 	}
 	if (f->fd < 0 && errno == ENOENT && (flags & STORAGE_O_CREATE) && ctx->conf.mkdirs &&
 	    mkdir_parents(f->path) == 0)
