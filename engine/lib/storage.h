@@ -32,7 +32,8 @@ enum storage_op {
 /* Read-only: the backend may open the file with its first request instead of at once
  * (file://: an io_uring openat linked to the read, and an io_uring close), so that a
  * file opened for one or two reads costs no system calls of its own.  A failed open is
- * then the failure of that request, with the same message. */
+ * then the failure of that request, with the same message.  As with any file, close it
+ * only when no request on it is queued or in flight. */
 #define STORAGE_O_DEFER 0x4
 
 enum storage_s3_addressing {
