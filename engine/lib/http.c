@@ -21,6 +21,15 @@ struct http_loop {
 	uint64_t rng;
 	int epfd;	      /* the sockets libcurl asks to watch */
 	uint64_t timer_at_ns; /* when libcurl wants its timeouts run; NO_TIMER: never */
+	struct watch *watch;  /* by socket */
+	size_t nwatch;
+};
+
+/* What the epoll set holds for one socket, and whether libcurl still wants it. */
+struct watch {
+	uint32_t events;
+	bool registered;
+	bool wanted;
 };
 
 #define NO_TIMER UINT64_MAX
@@ -47,25 +56,75 @@ static uint64_t now_ns(void)
  * whose socket is ready.  curl_multi_perform() would instead look at every transfer, with
  * one poll() each, on every call: several per request at 4 KiB.
  */
+static struct watch *watch_of(struct http_loop *loop, curl_socket_t s)
+{
+	if (s < 0)
+		return NULL;
+	if ((size_t)s >= loop->nwatch) {
+		size_t n = loop->nwatch ? loop->nwatch : 64;
+		struct watch *w;
+
+		while (n <= (size_t)s)
+			n *= 2;
+		w = realloc(loop->watch, n * sizeof(*w));
+		if (!w)
+			return NULL;
+		memset(w + loop->nwatch, 0, (n - loop->nwatch) * sizeof(*w));
+		loop->watch = w;
+		loop->nwatch = n;
+	}
+	return &loop->watch[s];
+}
+
+/*
+ * libcurl drops a connection's socket when its transfer ends and asks for it again when the
+ * next request reuses the connection: it stays in the epoll set meanwhile (no epoll_ctl per
+ * request), an event on it while unwanted takes it out (http_run), and closing it
+ * (on_close) forgets it, so that a new socket with the same number starts afresh.
+ */
 static int on_socket(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
 {
 	struct http_loop *loop = userp;
+	struct watch *w = watch_of(loop, s);
 	struct epoll_event ev = { 0 };
+	int op;
 
 	(void)easy;
 	(void)socketp;
+	if (!w)
+		return -1;
 	if (what == CURL_POLL_REMOVE) {
-		/* the socket may be closed already, which removed it */
-		epoll_ctl(loop->epfd, EPOLL_CTL_DEL, s, NULL);
+		w->wanted = false;
 		return 0;
 	}
 	ev.events = ((what & CURL_POLL_IN) ? EPOLLIN : 0u) | ((what & CURL_POLL_OUT) ? EPOLLOUT : 0u);
 	ev.data.fd = s;
-	if (!epoll_ctl(loop->epfd, EPOLL_CTL_MOD, s, &ev))
+	w->wanted = true;
+	if (w->registered && w->events == ev.events)
 		return 0;
-	if (errno == ENOENT && !epoll_ctl(loop->epfd, EPOLL_CTL_ADD, s, &ev))
-		return 0;
-	return -1;
+	op = w->registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+	if (epoll_ctl(loop->epfd, op, s, &ev)) {
+		op = errno == ENOENT ? EPOLL_CTL_ADD : errno == EEXIST ? EPOLL_CTL_MOD : -1;
+		if (op < 0 || epoll_ctl(loop->epfd, op, s, &ev)) {
+			w->registered = false;
+			return -1;
+		}
+	}
+	w->registered = true;
+	w->events = ev.events;
+	return 0;
+}
+
+static int on_close(void *arg, curl_socket_t s)
+{
+	struct http_loop *loop = arg;
+
+	if (s >= 0 && (size_t)s < loop->nwatch) {
+		if (loop->watch[s].registered)
+			epoll_ctl(loop->epfd, EPOLL_CTL_DEL, s, NULL);
+		memset(&loop->watch[s], 0, sizeof(loop->watch[s]));
+	}
+	return close(s);
 }
 
 static int on_timer(CURLM *multi, long timeout_ms, void *userp)
@@ -158,6 +217,7 @@ void http_loop_free(struct http_loop *loop)
 	}
 	curl_multi_cleanup(loop->multi);
 	close(loop->epfd);
+	free(loop->watch);
 	free(loop);
 }
 
@@ -291,6 +351,8 @@ static int setup_easy(struct http_loop *loop, struct http_req *req)
 	e = req->easy;
 	/* every option is set on every attempt: the handle is reused across methods */
 	curl_easy_setopt(e, CURLOPT_PRIVATE, req);
+	curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, on_close);
+	curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, loop);
 	curl_easy_setopt(e, CURLOPT_URL, req->url);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, req->headers);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
@@ -594,14 +656,22 @@ int http_run(struct http_loop *loop, const struct timespec *timeout)
 			return -EIO;
 		for (int i = 0; i < n; i++) {
 			uint32_t e = ev[i].events;
-			int mask = 0, running;
+			int fd = ev[i].data.fd, mask = 0, running;
+			struct watch *w = watch_of(loop, fd);
+
+			if (w && !w->wanted) {
+				/* an idle connection closed by the server: libcurl finds out on reuse */
+				epoll_ctl(loop->epfd, EPOLL_CTL_DEL, fd, NULL);
+				w->registered = false;
+				continue;
+			}
 
 			/* an error or a hang-up is for the transfer to find out when it reads */
 			if (e & (EPOLLIN | EPOLLHUP | EPOLLRDHUP | EPOLLERR))
 				mask |= CURL_CSELECT_IN;
 			if (e & (EPOLLOUT | EPOLLERR))
 				mask |= CURL_CSELECT_OUT;
-			if (curl_multi_socket_action(loop->multi, ev[i].data.fd, mask, &running) !=
+			if (curl_multi_socket_action(loop->multi, fd, mask, &running) !=
 			    CURLM_OK)
 				return -EIO;
 		}
