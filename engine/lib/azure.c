@@ -136,6 +136,7 @@ static struct az_op *op_get(struct storage_ctx *ctx, enum azure_op kind, struct 
 {
 	struct az_op *op = ctx->free_ops;
 	CURL *easy = NULL;
+	const struct http_loop *easy_loop = NULL;
 	char *url = NULL;
 	struct curl_slist *headers = NULL;
 
@@ -143,6 +144,7 @@ static struct az_op *op_get(struct storage_ctx *ctx, enum azure_op kind, struct 
 		ctx->free_ops = op->next;
 		/* keep the easy handle (and so its buffers) for the next request */
 		easy = op->r.http.easy;
+		easy_loop = op->r.http.easy_loop;
 		url = op->r.http.url;
 		headers = op->r.http.headers;
 		memset(op, 0, sizeof(*op));
@@ -152,6 +154,7 @@ static struct az_op *op_get(struct storage_ctx *ctx, enum azure_op kind, struct 
 			return NULL;
 	}
 	op->r.http.easy = easy;
+	op->r.http.easy_loop = easy_loop;
 	op->r.http.url = url;
 	op->r.http.headers = headers;
 	op->r.http.prepare = azure_req_prepare;

@@ -132,7 +132,10 @@ static int on_timer(CURLM *multi, long timeout_ms, void *userp)
 	struct http_loop *loop = userp;
 
 	(void)multi;
-	loop->timer_at_ns = timeout_ms < 0 ? NO_TIMER : now_ns() + (uint64_t)timeout_ms * 1000000ull;
+	/* 0 (now) is the usual answer, after each new transfer: no clock needed */
+	loop->timer_at_ns = timeout_ms < 0  ? NO_TIMER :
+			    timeout_ms == 0 ? 0 :
+					      now_ns() + (uint64_t)timeout_ms * 1000000ull;
 	return 0;
 }
 
@@ -196,6 +199,7 @@ void http_req_release(struct http_req *req)
 	if (req->easy)
 		curl_easy_cleanup(req->easy);
 	req->easy = NULL;
+	req->easy_loop = NULL;
 	free(req->url);
 	req->url = NULL;
 	curl_slist_free_all(req->headers);
@@ -349,41 +353,44 @@ static int setup_easy(struct http_loop *loop, struct http_req *req)
 			return -ENOMEM;
 	}
 	e = req->easy;
-	/* every option is set on every attempt: the handle is reused across methods */
-	curl_easy_setopt(e, CURLOPT_PRIVATE, req);
-	curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, on_close);
-	curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, loop);
-	curl_easy_setopt(e, CURLOPT_URL, req->url);
-	curl_easy_setopt(e, CURLOPT_HTTPHEADER, req->headers);
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
-	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
-	curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, c->low_speed_time_s);
-	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, req->curl_err);
-	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(e, CURLOPT_WRITEDATA, req);
-	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(e, CURLOPT_HEADERDATA, req);
-	curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 512L * 1024);
-	curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, 2L * 1024 * 1024);
-	curl_easy_setopt(e, CURLOPT_VERBOSE, c->verbose ? 1L : 0L);
-	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, c->insecure ? 0L : 1L);
-	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, c->insecure ? 0L : 2L);
-	if (c->ca_file)
-		curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file);
-	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
-	/* object keys are not paths: "a/../b" and "./x" must reach the server as signed */
-	curl_easy_setopt(e, CURLOPT_PATH_AS_IS, 1L);
-
-	curl_easy_setopt(e, CURLOPT_NOBODY, !strcmp(req->method, "HEAD") ? 1L : 0L);
-	if (upload) {
-		curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
+	if (req->easy_loop != loop) {
+		/* what is the same for every request of this handle: set once */
+		curl_easy_setopt(e, CURLOPT_PRIVATE, req);
+		curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, on_close);
+		curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, loop);
+		curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+		curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+		curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+		curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
+		curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+		curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, c->low_speed_time_s);
+		curl_easy_setopt(e, CURLOPT_ERRORBUFFER, req->curl_err);
+		curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+		curl_easy_setopt(e, CURLOPT_WRITEDATA, req);
+		curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+		curl_easy_setopt(e, CURLOPT_HEADERDATA, req);
 		curl_easy_setopt(e, CURLOPT_READFUNCTION, on_upload);
 		curl_easy_setopt(e, CURLOPT_READDATA, req);
 		curl_easy_setopt(e, CURLOPT_SEEKFUNCTION, on_seek);
 		curl_easy_setopt(e, CURLOPT_SEEKDATA, req);
+		curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 512L * 1024);
+		curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, 2L * 1024 * 1024);
+		curl_easy_setopt(e, CURLOPT_VERBOSE, c->verbose ? 1L : 0L);
+		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, c->insecure ? 0L : 1L);
+		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, c->insecure ? 0L : 2L);
+		if (c->ca_file)
+			curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file);
+		curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+		/* object keys are not paths: "a/../b" and "./x" must reach the server as signed */
+		curl_easy_setopt(e, CURLOPT_PATH_AS_IS, 1L);
+		req->easy_loop = loop;
+	}
+	/* the rest on every attempt: the handle is reused across methods */
+	curl_easy_setopt(e, CURLOPT_URL, req->url);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, req->headers);
+	curl_easy_setopt(e, CURLOPT_NOBODY, !strcmp(req->method, "HEAD") ? 1L : 0L);
+	if (upload) {
+		curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
 		curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)req->upload_len);
 	} else {
 		curl_easy_setopt(e, CURLOPT_UPLOAD, 0L);
@@ -581,8 +588,11 @@ static void collect(struct http_loop *loop, int *ndone)
 
 static void restart_due(struct http_loop *loop, int *ndone)
 {
-	uint64_t now = now_ns();
+	uint64_t now;
 
+	if (!loop->waiting)
+		return;
+	now = now_ns();
 	while (loop->waiting && loop->waiting->retry_at_ns <= now) {
 		struct http_req *req = loop->waiting;
 
@@ -597,7 +607,7 @@ static int run_timer(struct http_loop *loop, int *ndone)
 {
 	int running;
 
-	if (loop->timer_at_ns == NO_TIMER || loop->timer_at_ns > now_ns())
+	if (loop->timer_at_ns == NO_TIMER || (loop->timer_at_ns && loop->timer_at_ns > now_ns()))
 		return 0;
 	loop->timer_at_ns = NO_TIMER;
 	if (curl_multi_socket_action(loop->multi, CURL_SOCKET_TIMEOUT, 0, &running) != CURLM_OK)

@@ -76,6 +76,7 @@ struct http_req {
 
 	/* The loop's. */
 	CURL *easy;
+	const struct http_loop *easy_loop; /* the loop easy's constant options are for */
 	size_t upload_pos;
 	uint64_t retry_at_ns;
 	struct http_req *next_wait;
