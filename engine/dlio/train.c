@@ -867,6 +867,12 @@ void dlio_train_complete(struct dlio_train *t, const struct dlio_train_req *r, d
 	finish_sample(t, w, now);
 }
 
+void dlio_train_poll(struct dlio_train *t, double now)
+{
+	if (t->state != DLIO_TS_DONE)
+		advance(t, now);
+}
+
 double dlio_train_next_event(const struct dlio_train *t)
 {
 	double next = -1;

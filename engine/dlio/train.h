@@ -163,6 +163,8 @@ void dlio_train_free(struct dlio_train *t);
  * DLIO_TRAIN_DONE: the phase is over; other < 0: error (t->err). */
 int dlio_train_next(struct dlio_train *t, double now, struct dlio_train_req *r);
 void dlio_train_complete(struct dlio_train *t, const struct dlio_train_req *r, double now);
+/* Let time pass to now (compute ends, the barrier) without starting anything. */
+void dlio_train_poll(struct dlio_train *t, double now);
 /* When the model changes without a completion (compute end, a sleep ending); a
  * negative value when nothing is pending. */
 double dlio_train_next_event(const struct dlio_train *t);

@@ -930,6 +930,14 @@ void fiodlio_dlio_reaped(struct fiodlio_job *job, bool start)
 		job->dlio->reaped_at = start ? now_s() : 0;
 }
 
+void fiodlio_dlio_poll(struct fiodlio_job *job)
+{
+	struct fiodlio_dlio *d = job->dlio;
+
+	if (d && d->phase == PHASE_TRAIN)
+		dlio_train_poll(&d->train, now_s());
+}
+
 double fiodlio_dlio_wait_limit(struct fiodlio_job *job)
 {
 	struct fiodlio_dlio *d = job->dlio;

@@ -29,6 +29,9 @@ bool fiodlio_dlio_deferred(struct thread_data *td, struct fiodlio_job *job, stru
 double fiodlio_dlio_wait_limit(struct fiodlio_job *job);
 /* Around the completions one getevents() hands over: they share one clock read. */
 void fiodlio_dlio_reaped(struct fiodlio_job *job, bool start);
+/* Bring the model to the present (a step's compute ending, the barrier) without
+ * issuing anything: for getevents() while every io_u is in flight. */
+void fiodlio_dlio_poll(struct fiodlio_job *job);
 void fiodlio_dlio_cleanup(struct thread_data *td, struct fiodlio_job *job);
 
 #endif

@@ -728,18 +728,27 @@ static int fiodlio_getevents(struct thread_data *td, unsigned int min, unsigned 
 	if (job->dlio) {
 		/* wake when the modelled accelerator finishes a step: reads may start then */
 		double limit = fiodlio_dlio_wait_limit(job);
+		const struct timespec *fio_t = t;
 
-		if (limit >= 0) {
+		while (limit >= 0) {
 			struct timespec lim = { (time_t)limit,
 						(long)((limit - (double)(time_t)limit) * 1e9) };
 
+			t = fio_t;
 			if (!t || lim.tv_sec < t->tv_sec ||
 			    (lim.tv_sec == t->tv_sec && lim.tv_nsec < t->tv_nsec))
 				t = &lim;
 			ret = job->backend->reap(job->ctx, job->done, min, max, t, err,
 						 sizeof(err));
-			goto reaped;
+			/* Returning early lets fio issue what the model allows now; but with
+			 * every io_u in flight fio has nothing to issue and takes too few
+			 * events for the end of the job: wait on, the model kept current. */
+			if (ret != 0 || !min || fio_t || td->cur_depth < td->o.iodepth)
+				goto reaped;
+			fiodlio_dlio_poll(job);
+			limit = fiodlio_dlio_wait_limit(job);
 		}
+		t = fio_t;
 	}
 	ret = job->backend->reap(job->ctx, job->done, min, max, t, err, sizeof(err));
 reaped:
