@@ -339,9 +339,13 @@ int fiodlio_dlio_setup(struct thread_data *td)
 		d->whole_file = object_store(o->uri);
 		maxr = dlio_train_max_read(&d->geom, d->whole_file);
 		if (maxr <= 0) {
-			log_err("fio-dlio: %s: the workload reads nothing from storage (format %s)\n",
-				td->o.name, dlio_format_name(d->cfg->dataset.format));
-			goto fail;
+			/* mmap'd views (mmap_indexed_binary) and synthetic data: the steps,
+			 * their compute, the barrier and the checkpoints still happen */
+			if (td->subjob_number == 0)
+				log_info("fio-dlio: %s: the loader reads nothing from storage "
+					 "(format %s): steps and checkpoints only\n",
+					 td->o.name, dlio_format_name(d->cfg->dataset.format));
+			maxr = 1;
 		}
 		{
 			/* each loader worker (or TFRecord stream) has one read in flight */
