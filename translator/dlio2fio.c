@@ -44,6 +44,9 @@ static void usage(FILE *f)
 		"                          workload's output.folder, else ./output)\n"
 		"  --flavor v2.0|head      DLIO behaviour to reproduce (default v2.0)\n"
 		"  --config-dir DIR        where workload=NAME is looked up (DIR/workload/NAME.yaml)\n"
+		"  --scale-down            shrink the workload to a quick trial run (few small files,\n"
+		"                          2 epochs, 1 ms compute, a tiny model; see the README);\n"
+		"                          the overrides it adds are listed in the job file\n"
 		"  --explain               print a summary (steps, bytes, quirks) instead of the job\n"
 		"                          file; with -o, write the file and print the summary\n"
 		"  -h, --help              this text\n");
@@ -228,6 +231,7 @@ int main(int argc, char **argv)
 		O_FLAVOR,
 		O_CONFDIR,
 		O_EXPLAIN,
+		O_SCALE,
 	};
 	static const struct option lopts[] = {
 		{"ranks", required_argument, NULL, O_RANKS},
@@ -240,6 +244,7 @@ int main(int argc, char **argv)
 		{"flavour", required_argument, NULL, O_FLAVOR},
 		{"config-dir", required_argument, NULL, O_CONFDIR},
 		{"explain", no_argument, NULL, O_EXPLAIN},
+		{"scale-down", no_argument, NULL, O_SCALE},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -303,6 +308,9 @@ int main(int argc, char **argv)
 			break;
 		case O_EXPLAIN:
 			do_explain = 1;
+			break;
+		case O_SCALE:
+			o.scale_down = 1;
 			break;
 		case 'h':
 			usage(stdout);

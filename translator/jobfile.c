@@ -118,6 +118,8 @@ struct ctx {
 	int64_t ckpt_events, ckpt_reads;
 	char data_uri[3 * DLIO_STR_MAX], ckpt_uri[3 * DLIO_STR_MAX], output[3 * DLIO_STR_MAX];
 	char flow[DLIO_FLOW_MAX + 1];
+	struct d2f_scale *scale; /* --scale-down's overrides */
+	const char **all_ovr;	 /* the user's, then those */
 	char *err;
 	size_t errlen;
 };
@@ -659,6 +661,19 @@ static int64_t max_over(const int64_t *v, int64_t base, int64_t n)
 	return m;
 }
 
+static void scaled(struct ctx *c, struct d2f_text *t, const char *pfx)
+{
+	size_t i;
+
+	if (!c->o->scale_down)
+		return;
+	tput(t, "%sscaled down (--scale-down):%s", pfx,
+	     c->scale && c->scale->n ? "" : " nothing to do");
+	for (i = 0; c->scale && i < c->scale->n; i++)
+		tput(t, " %s", c->scale->v[i]);
+	tput(t, "\n");
+}
+
 static void jobfile(struct ctx *c, struct d2f_text *t, struct dlio_diags *dg, const char *host,
 		    int64_t base, int64_t n)
 {
@@ -676,6 +691,7 @@ static void jobfile(struct ctx *c, struct d2f_text *t, struct dlio_diags *dg, co
 	for (i = 0; i < o->noverrides; i++)
 		tput(t, " %s", o->overrides[i]);
 	tput(t, "\n");
+	scaled(c, t, "; ");
 	if (host)
 		tput(t, "; host %s: ranks %lld..%lld of %lld. DLIO's all-rank barrier becomes a barrier "
 			"among this host's ranks: fio's client/server mode cannot synchronise jobs "
@@ -751,6 +767,7 @@ static void explain(struct ctx *c, struct d2f_text *t, struct dlio_diags *dg)
 	for (i = 0; i < c->o->noverrides; i++)
 		tput(t, " %s", c->o->overrides[i]);
 	tput(t, "\n");
+	scaled(c, t, "");
 	derived(c, t, "");
 	warnings(dg, t, "");
 }
@@ -764,6 +781,41 @@ void d2f_result_free(struct d2f_result *r)
 	free(r->files);
 	free(r->explain.buf);
 	memset(r, 0, sizeof(*r));
+}
+
+/* --scale-down: reload the workload with the user's overrides and then the scaling ones */
+static int scale_down(struct ctx *c, struct dlio_load_opts *lo, struct d2f_result *r, char *err,
+		      size_t errlen)
+{
+	const struct d2f_opts *o = c->o;
+	size_t i;
+	int ret;
+
+	c->scale = calloc(1, sizeof(*c->scale));
+	if (!c->scale)
+		return fail(c, -ENOMEM, "out of memory");
+	ret = d2f_scale_down(&c->cfg, o->ranks, o->overrides, o->noverrides, c->scale, err,
+			     errlen);
+	if (ret)
+		return ret;
+	if (!c->scale->n)
+		return 0;
+	if (o->noverrides + c->scale->n > DLIO_Y_MAX_OVERRIDES)
+		return fail(c, -E2BIG, "more than %d overrides with --scale-down's %zu",
+			    DLIO_Y_MAX_OVERRIDES, c->scale->n);
+	c->all_ovr = calloc(o->noverrides + c->scale->n, sizeof(*c->all_ovr));
+	if (!c->all_ovr)
+		return fail(c, -ENOMEM, "out of memory");
+	for (i = 0; i < o->noverrides; i++)
+		c->all_ovr[i] = o->overrides[i];
+	for (i = 0; i < c->scale->n; i++)
+		c->all_ovr[o->noverrides + i] = c->scale->v[i];
+	lo->overrides = c->all_ovr;
+	lo->noverrides = o->noverrides + c->scale->n;
+	/* the first load's warnings come again */
+	memset(&r->diags, 0, sizeof(r->diags));
+	memset(&c->cfg, 0, sizeof(c->cfg));
+	return dlio_config_load(&c->cfg, o->workload, lo, &r->diags, err, errlen);
 }
 
 int d2f_translate(const struct d2f_opts *o, struct d2f_result *r, char *err, size_t errlen)
@@ -800,6 +852,11 @@ int d2f_translate(const struct d2f_opts *o, struct d2f_result *r, char *err, siz
 	ret = dlio_config_load(&c->cfg, o->workload, &lo, &r->diags, err, errlen);
 	if (ret)
 		goto out;
+	if (o->scale_down) {
+		ret = scale_down(c, &lo, r, err, errlen);
+		if (ret)
+			goto out;
+	}
 	ret = setup(c);
 	if (ret)
 		goto out;
@@ -828,6 +885,8 @@ out:
 		d2f_result_free(r);
 	free(c->gen_bytes);
 	free(c->gen_files);
+	free(c->scale);
+	free(c->all_ovr);
 	free(c);
 	return ret;
 }

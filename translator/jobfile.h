@@ -31,6 +31,7 @@ struct d2f_opts {
 	const char *engine;
 	const char *data_uri, *ckpt_uri, *output; /* NULL: from the workload */
 	enum dlio_flavour flavour;
+	int scale_down; /* add the overrides of d2f_scale_down() after the user's */
 	int explain; /* the summary is wanted: compute exact figures even when slow */
 	const char *cmdline; /* the command that regenerates the file, for the comment block */
 };
@@ -48,6 +49,19 @@ struct d2f_result {
 	struct d2f_text explain;
 	struct dlio_diags diags; /* load warnings, for stderr */
 };
+
+/* The overrides --scale-down adds: "++workload.KEY=VALUE" for each value above its bound. */
+#define D2F_SCALE_MAX 40
+#define D2F_SCALE_LEN 256
+struct d2f_scale {
+	char v[D2F_SCALE_MAX][D2F_SCALE_LEN];
+	size_t n;
+};
+
+/* For cfg (loaded with the user's overrides) run by ranks ranks; keys the user's overrides
+ * name are left alone. 0, or -E2BIG with err set. */
+int d2f_scale_down(const struct dlio_config *cfg, int64_t ranks, const char *const *user,
+		   size_t nuser, struct d2f_scale *s, char *err, size_t errlen);
 
 /* 0, or -errno with err set: -EINVAL and friends for bad input (exit code 2), -ENOMEM. */
 int d2f_translate(const struct d2f_opts *o, struct d2f_result *r, char *err, size_t errlen);

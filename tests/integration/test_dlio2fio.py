@@ -223,3 +223,79 @@ def test_engine_option_and_committed_default():
         if name.endswith(".fio") and name != "local-demo.fio":
             text = open(os.path.join(REPO, "jobfiles", name)).read()
             assert "ioengine=external:${FIODLIO_ENGINE}" in text, name
+
+
+def scaled_line(text):
+    m = re.search(r"^(?:; )?scaled down \(--scale-down\):(.*)$", text, re.M)
+    assert m, text
+    return m.group(1).split()
+
+
+def test_scale_down_bounds_a_training_workload():
+    r = d2f("--explain", "--scale-down", "--config-dir", "jobfiles", "workload=unet3d_a100")
+    assert r.returncode == 0, r.stderr
+    added = scaled_line(r.stdout)
+    assert "++workload.dataset.num_files_train=6" in added
+    assert "++workload.dataset.record_length_bytes=4096" in added
+    # the spread keeps its proportion: 68341808 * 4096 / 146600628
+    assert "++workload.dataset.record_length_bytes_stdev=1910" in added
+    assert "++workload.train.epochs=2" in added
+    assert "++workload.train.computation_time=0.001" in added
+    # the checkpoint after epoch 5 moves to the last epoch that still runs
+    assert "++workload.checkpoint.checkpoint_after_epoch=2" in added
+    assert "steps per epoch: 3 (batch 2, 2 epochs)" in r.stdout
+    assert "checkpoints during training: 1" in r.stdout
+    # what the user overrides stays as given
+    r = d2f("--explain", "--scale-down", "--config-dir", "jobfiles", "workload=unet3d_a100",
+            "++workload.train.epochs=3", "workload.dataset.num_files_train=10")
+    assert r.returncode == 0, r.stderr
+    added = scaled_line(r.stdout)
+    assert not [a for a in added if "epochs=" in a.split(".")[-1] or "num_files_train" in a]
+    assert "dataset: npz, 10 train files" in r.stdout
+    assert "(batch 2, 3 epochs)" in r.stdout
+
+
+def test_scale_down_shrinks_parallelism_to_the_ranks():
+    r = d2f("--explain", "--scale-down", "--ranks", "4", "--config-dir", "jobfiles",
+            "workload=mlperf_llama3_405b")
+    assert r.returncode == 0, r.stderr
+    added = scaled_line(r.stdout)
+    # tensor 8 x pipeline 32 becomes 2 x 2: both kinds of parallelism stay
+    assert "++workload.model.parallelism.tensor=2" in added
+    assert "++workload.model.parallelism.pipeline=2" in added
+    assert "++workload.model.transformer.hidden_size=64" in added
+    # grouped-query attention keeps its kind: 8 of 128 heads -> 1 of 4
+    assert "++workload.model.transformer.num_attention_heads=4" in added
+    assert "++workload.model.transformer.num_kv_heads=1" in added
+    assert "checkpoint-only: 2 written, then 1 read back" in r.stdout
+    m = re.search(r"all ranks: ([\d,]+) bytes", r.stdout)
+    assert 0 < int(m.group(1).replace(",", "")) < 8 << 20
+    # 3 ranks: a prime, so no model parallelism is left
+    r = d2f("--explain", "--scale-down", "--ranks", "3", "--config-dir", "jobfiles",
+            "workload=llama_70b")
+    assert r.returncode == 0, r.stderr
+    added = scaled_line(r.stdout)
+    assert "++workload.model.parallelism.tensor=1" in added
+    assert "++workload.model.parallelism.pipeline=1" in added
+
+
+def test_scale_down_is_listed_in_the_job_file_and_reproducible(workdir):
+    out = os.path.join(workdir, "s.fio")
+    r = d2f("--scale-down", "--ranks", "2", "--config-dir", "jobfiles",
+            "workload=llama_8b_zero3", "-o", out)
+    assert r.returncode == 0, r.stderr
+    text = open(out).read()
+    added = scaled_line(text)
+    assert "--scale-down" in text.splitlines()[1]
+    # the same overrides by hand give the same workload line
+    r = d2f("--ranks", "2", "--config-dir", "jobfiles", "workload=llama_8b_zero3", *added)
+    assert r.returncode == 0, r.stderr
+    assert global_opts(r.stdout)["dlio_config"] == global_opts(text)["dlio_config"]
+    # a workload already small has nothing to shrink
+    small = os.path.join(workdir, "small.yaml")
+    with open(small, "w") as f:
+        f.write("framework: pytorch\nreader: {data_loader: pytorch, batch_size: 1}\n"
+                "dataset: {format: npz, num_files_train: 4, record_length_bytes: 1024}\n")
+    r = d2f("--explain", "--scale-down", small)
+    assert r.returncode == 0, r.stderr
+    assert "scaled down (--scale-down): nothing to do" in r.stdout
