@@ -137,6 +137,7 @@ static struct az_op *op_get(struct storage_ctx *ctx, enum azure_op kind, struct 
 	struct az_op *op = ctx->free_ops;
 	CURL *easy = NULL;
 	const struct http_loop *easy_loop = NULL;
+	const char *easy_proxy = NULL;
 	char *url = NULL;
 	struct curl_slist *headers = NULL;
 
@@ -145,6 +146,7 @@ static struct az_op *op_get(struct storage_ctx *ctx, enum azure_op kind, struct 
 		/* keep the easy handle (and so its buffers) for the next request */
 		easy = op->r.http.easy;
 		easy_loop = op->r.http.easy_loop;
+		easy_proxy = op->r.http.easy_proxy;
 		url = op->r.http.url;
 		headers = op->r.http.headers;
 		memset(op, 0, sizeof(*op));
@@ -155,6 +157,7 @@ static struct az_op *op_get(struct storage_ctx *ctx, enum azure_op kind, struct 
 	}
 	op->r.http.easy = easy;
 	op->r.http.easy_loop = easy_loop;
+	op->r.http.easy_proxy = easy_proxy;
 	op->r.http.url = url;
 	op->r.http.headers = headers;
 	op->r.http.prepare = azure_req_prepare;

@@ -23,6 +23,8 @@ struct http_loop {
 	uint64_t timer_at_ns; /* when libcurl wants its timeouts run; NO_TIMER: never */
 	struct watch *watch;  /* by socket */
 	size_t nwatch;
+	/* the proxy environment, read once (proxy_setup): "" for none */
+	char *proxy_http, *proxy_https, *noproxy;
 };
 
 /* What the epoll set holds for one socket, and whether libcurl still wants it. */
@@ -139,6 +141,47 @@ static int on_timer(CURLM *multi, long timeout_ms, void *userp)
 	return 0;
 }
 
+/* The first of the variables that is set and not empty (libcurl ignores empty ones). */
+static const char *env_first(const char *const *names)
+{
+	for (; *names; names++) {
+		const char *v = getenv(*names);
+
+		if (v && v[0])
+			return v;
+	}
+	return "";
+}
+
+/*
+ * libcurl reads the proxy variables for every transfer, five getenv() calls and copies at
+ * 4 KiB GETs.  They are read once here, as libcurl would read them, and given to every
+ * handle as CURLOPT_PROXY and CURLOPT_NOPROXY (an empty string: no proxy, nothing
+ * excluded), which libcurl then uses instead of the environment, with the same effect:
+ * for http:// URLs http_proxy (lowercase only), else all_proxy or ALL_PROXY; for https://
+ * URLs https_proxy or HTTPS_PROXY, else all_proxy or ALL_PROXY; hosts matching no_proxy
+ * or NO_PROXY go direct.  A later change to the environment does not reach a running job.
+ */
+static int proxy_setup(struct http_loop *loop)
+{
+	static const char *const http[] = { "http_proxy", "all_proxy", "ALL_PROXY", NULL };
+	static const char *const https[] = { "https_proxy", "HTTPS_PROXY", "all_proxy",
+					     "ALL_PROXY", NULL };
+	static const char *const no[] = { "no_proxy", "NO_PROXY", NULL };
+
+	loop->proxy_http = strdup(env_first(http));
+	loop->proxy_https = strdup(env_first(https));
+	loop->noproxy = strdup(env_first(no));
+	return loop->proxy_http && loop->proxy_https && loop->noproxy ? 0 : -ENOMEM;
+}
+
+static void proxy_free(struct http_loop *loop)
+{
+	free(loop->proxy_http);
+	free(loop->proxy_https);
+	free(loop->noproxy);
+}
+
 int http_loop_new(const struct http_conf *conf, struct http_loop **out, char *err, size_t errlen)
 {
 	struct http_loop *loop;
@@ -165,8 +208,15 @@ int http_loop_new(const struct http_conf *conf, struct http_loop **out, char *er
 		loop->conf.backoff_max_ms = 10000;
 	if (!loop->conf.max_conns)
 		loop->conf.max_conns = 16;
+	if (proxy_setup(loop)) {
+		proxy_free(loop);
+		free(loop);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
 	loop->multi = curl_multi_init();
 	if (!loop->multi) {
+		proxy_free(loop);
 		free(loop);
 		snprintf(err, errlen, "curl_multi_init failed");
 		return -ENOMEM;
@@ -176,6 +226,7 @@ int http_loop_new(const struct http_conf *conf, struct http_loop **out, char *er
 		int e = errno;
 
 		curl_multi_cleanup(loop->multi);
+		proxy_free(loop);
 		free(loop);
 		snprintf(err, errlen, "epoll_create1: %s", strerror(e));
 		return -e;
@@ -200,9 +251,12 @@ void http_req_release(struct http_req *req)
 		curl_easy_cleanup(req->easy);
 	req->easy = NULL;
 	req->easy_loop = NULL;
-	free(req->url);
+	req->easy_proxy = NULL;
+	if (!req->own_buffers) {
+		free(req->url);
+		curl_slist_free_all(req->headers);
+	}
 	req->url = NULL;
-	curl_slist_free_all(req->headers);
 	req->headers = NULL;
 }
 
@@ -222,6 +276,7 @@ void http_loop_free(struct http_loop *loop)
 	curl_multi_cleanup(loop->multi);
 	close(loop->epfd);
 	free(loop->watch);
+	proxy_free(loop);
 	free(loop);
 }
 
@@ -345,6 +400,7 @@ static int setup_easy(struct http_loop *loop, struct http_req *req)
 {
 	const struct http_conf *c = &loop->conf;
 	bool upload = !strcmp(req->method, "PUT") || !strcmp(req->method, "POST");
+	const char *proxy;
 	CURL *e;
 
 	if (!req->easy) {
@@ -383,7 +439,14 @@ static int setup_easy(struct http_loop *loop, struct http_req *req)
 		curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
 		/* object keys are not paths: "a/../b" and "./x" must reach the server as signed */
 		curl_easy_setopt(e, CURLOPT_PATH_AS_IS, 1L);
+		curl_easy_setopt(e, CURLOPT_NOPROXY, loop->noproxy);
+		req->easy_proxy = NULL;
 		req->easy_loop = loop;
+	}
+	proxy = strncasecmp(req->url, "https:", 6) ? loop->proxy_http : loop->proxy_https;
+	if (req->easy_proxy != proxy) {
+		curl_easy_setopt(e, CURLOPT_PROXY, proxy);
+		req->easy_proxy = proxy;
 	}
 	/* the rest on every attempt: the handle is reused across methods */
 	curl_easy_setopt(e, CURLOPT_URL, req->url);
@@ -411,10 +474,12 @@ static int start(struct http_loop *loop, struct http_req *req)
 	CURLMcode mc;
 	int ret;
 
-	free(req->url);
-	req->url = NULL;
-	curl_slist_free_all(req->headers);
-	req->headers = NULL;
+	if (!req->own_buffers) {
+		free(req->url);
+		req->url = NULL;
+		curl_slist_free_all(req->headers);
+		req->headers = NULL;
+	}
 	req->status = 0;
 	req->received = 0;
 	req->body_bytes = 0;
@@ -430,7 +495,7 @@ static int start(struct http_loop *loop, struct http_req *req)
 	ret = req->prepare(req);
 	if (ret)
 		return ret;
-	if (req->upload) {
+	if (req->upload && !req->own_buffers) {
 		/* no 100-continue round trip before each body */
 		struct curl_slist *h = curl_slist_append(req->headers, "Expect:");
 

@@ -51,6 +51,9 @@ struct http_req {
 	const char *method; /* "GET", "PUT", "HEAD", "DELETE", "POST" */
 	char *url;	    /* malloc'd by prepare(); freed by the loop */
 	struct curl_slist *headers; /* built by prepare(); freed by the loop */
+	/* url and headers are the backend's own storage, rewritten by each prepare(): the loop
+	 * neither frees nor extends them (an upload's prepare() adds "Expect:" itself) */
+	bool own_buffers;
 	const void *upload;	    /* request body (PUT/POST) */
 	size_t upload_len;
 	void *download; /* response body buffer (GET) */
@@ -77,6 +80,7 @@ struct http_req {
 	/* The loop's. */
 	CURL *easy;
 	const struct http_loop *easy_loop; /* the loop easy's constant options are for */
+	const char *easy_proxy;		   /* the CURLOPT_PROXY easy has */
 	size_t upload_pos;
 	uint64_t retry_at_ns;
 	struct http_req *next_wait;
