@@ -119,6 +119,8 @@ struct storage_file {
 	char msg[STORAGE_ERR_LEN];
 };
 
+#define S3_OP_HEADERS 7 /* Host, Range, x-amz-date, -content-sha256, Authorization, token, Expect */
+
 struct s3_op {
 	struct http_req http;
 	struct storage_ctx *ctx;
@@ -135,6 +137,11 @@ struct s3_op {
 	char payload_hash[65];
 	char *body; /* owned request body */
 	struct s3_op *next;
+	/* the request's URL and header lines, rewritten in place by each prepare(): kept with
+	 * the op, so that a request allocates nothing (op_headers) */
+	char *urlbuf, *hbuf;
+	size_t urlcap, hcap;
+	struct curl_slist hnode[S3_OP_HEADERS];
 };
 
 struct s3_counts {
@@ -256,6 +263,7 @@ static struct s3_op *op_get(struct storage_ctx *ctx, enum s3_kind kind)
 		op = calloc(1, sizeof(*op));
 		if (!op)
 			return NULL;
+		op->http.own_buffers = true;
 	}
 	op->ctx = ctx;
 	op->kind = kind;
@@ -288,20 +296,49 @@ static void op_put(struct s3_op *op)
 static void op_destroy(struct s3_op *op)
 {
 	http_req_release(&op->http);
+	free(op->urlbuf);
+	free(op->hbuf);
 	free(op->body);
 	free(op);
 }
 
-static int add_header(struct curl_slist **h, const char *name, const char *value)
+/*
+ * The header list libcurl sends: "name: value" lines in the op's own buffer, linked through
+ * the op's own list nodes (libcurl only reads CURLOPT_HTTPHEADER's list), instead of a
+ * curl_slist_append() per line, each two allocations, on every attempt.
+ */
+static int op_headers(struct s3_op *op, const char *const (*h)[2], size_t n)
 {
-	char line[S3_SIGV4_AUTH_MAX + 9000];
-	struct curl_slist *n;
+	size_t need = 0, at = 0;
 
-	snprintf(line, sizeof(line), "%s: %s", name, value);
-	n = curl_slist_append(*h, line);
-	if (!n)
-		return -ENOMEM;
-	*h = n;
+	for (size_t i = 0; i < n; i++)
+		need += strlen(h[i][0]) + (h[i][1] ? 2 + strlen(h[i][1]) : 0) + 1;
+	if (need > op->hcap) {
+		char *b = realloc(op->hbuf, need);
+
+		if (!b)
+			return -ENOMEM;
+		op->hbuf = b;
+		op->hcap = need;
+	}
+	for (size_t i = 0; i < n; i++) {
+		size_t nl = strlen(h[i][0]);
+		char *line = op->hbuf + at;
+
+		memcpy(line, h[i][0], nl);
+		at += nl;
+		if (h[i][1]) { /* else a line as is ("Expect:") */
+			size_t vl = strlen(h[i][1]);
+
+			memcpy(op->hbuf + at, ": ", 2);
+			memcpy(op->hbuf + at + 2, h[i][1], vl);
+			at += 2 + vl;
+		}
+		op->hbuf[at++] = '\0';
+		op->hnode[i].data = line;
+		op->hnode[i].next = i + 1 < n ? &op->hnode[i + 1] : NULL;
+	}
+	op->http.headers = n ? op->hnode : NULL;
 	return 0;
 }
 
@@ -314,7 +351,8 @@ static int op_prepare(struct http_req *hr)
 	struct s3_sigv4_header sh[2];
 	struct s3_sigv4_result res;
 	struct s3_target t;
-	size_t nq = 0, nh = 0;
+	const char *lines[S3_OP_HEADERS][2];
+	size_t nq = 0, nh = 0, nl = 0;
 	char err[256];
 	int ret;
 
@@ -339,8 +377,8 @@ static int op_prepare(struct http_req *hr)
 	default:
 		break;
 	}
-	ret = s3_request_target(&ctx->ep, op->bucket, op->key ? op->key : "", q, nq, &t, err,
-				sizeof(err));
+	ret = s3_request_target_buf(&ctx->ep, op->bucket, op->key ? op->key : "", q, nq, &t,
+				    &op->urlbuf, &op->urlcap, err, sizeof(err));
 	if (ret) {
 		snprintf(hr->curl_err, sizeof(hr->curl_err), "%s", err);
 		return ret;
@@ -350,13 +388,17 @@ static int op_prepare(struct http_req *hr)
 	sh[nh++] = (struct s3_sigv4_header){ "Host", t.host };
 	if (op->range[0])
 		sh[nh++] = (struct s3_sigv4_header){ "Range", op->range };
-	ret = add_header(&hr->headers, "Host", t.host);
-	if (!ret && op->range[0])
-		ret = add_header(&hr->headers, "Range", op->range);
-	if (ret)
-		return ret;
+	for (size_t i = 0; i < nh; i++) {
+		lines[nl][0] = sh[i].name;
+		lines[nl++][1] = sh[i].value;
+	}
+	if (hr->upload) {
+		/* no 100-continue round trip before each body */
+		lines[nl][0] = "Expect:";
+		lines[nl++][1] = NULL;
+	}
 	if (!ctx->signer)
-		return 0;
+		return op_headers(op, lines, nl);
 
 	if (ctx->conf.s3_signed_payload && !op->payload_hash[0]) {
 		/* once per request, not per attempt: the body does not change */
@@ -382,14 +424,17 @@ static int op_prepare(struct http_req *hr)
 		errbuf_set(hr->curl_err, sizeof(hr->curl_err), "signing: %s", err);
 		return ret;
 	}
-	ret = add_header(&hr->headers, "x-amz-date", res.amz_date);
-	if (!ret)
-		ret = add_header(&hr->headers, "x-amz-content-sha256", res.payload_hash);
-	if (!ret)
-		ret = add_header(&hr->headers, "Authorization", res.authorization);
-	if (!ret && res.security_token)
-		ret = add_header(&hr->headers, "x-amz-security-token", res.security_token);
-	return ret;
+	lines[nl][0] = "x-amz-date";
+	lines[nl++][1] = res.amz_date;
+	lines[nl][0] = "x-amz-content-sha256";
+	lines[nl++][1] = res.payload_hash;
+	lines[nl][0] = "Authorization";
+	lines[nl++][1] = res.authorization;
+	if (res.security_token) {
+		lines[nl][0] = "x-amz-security-token";
+		lines[nl++][1] = res.security_token;
+	}
+	return op_headers(op, lines, nl);
 }
 
 static bool http_ok(const struct http_req *hr)

@@ -54,6 +54,11 @@ struct s3_target {
 int s3_request_target(const struct s3_endpoint *ep, const char *bucket, const char *key,
 		      const struct s3_sigv4_param *query, size_t nquery, struct s3_target *t,
 		      char *err, size_t errlen);
+/* The same, with the URL written into *buf (grown to fit, *bufcap its size; the caller frees
+ * it): t->url is *buf.  For a buffer reused from request to request. */
+int s3_request_target_buf(const struct s3_endpoint *ep, const char *bucket, const char *key,
+			  const struct s3_sigv4_param *query, size_t nquery, struct s3_target *t,
+			  char **buf, size_t *bufcap, char *err, size_t errlen);
 
 /* S3's <Error><Code>…</Code><Message>…</Message></Error>; code and message are "" when the
  * body has none (HEAD answers have no body). */

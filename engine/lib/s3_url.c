@@ -122,9 +122,9 @@ int s3_endpoint_parse(const char *url, int virtual_hosted, struct s3_endpoint *e
 	return 0;
 }
 
-int s3_request_target(const struct s3_endpoint *ep, const char *bucket, const char *key,
-		      const struct s3_sigv4_param *query, size_t nquery, struct s3_target *t,
-		      char *err, size_t errlen)
+int s3_request_target_buf(const struct s3_endpoint *ep, const char *bucket, const char *key,
+			  const struct s3_sigv4_param *query, size_t nquery, struct s3_target *t,
+			  char **buf, size_t *bufcap, char *err, size_t errlen)
 {
 	/* worst case: every byte of the path %-encoded, plus a few query parameters */
 	size_t cap = 3 * sizeof(t->path) + 8 * S3_SIGV4_MAX_CANONICAL / 4 + sizeof(t->host) + 16;
@@ -153,11 +153,16 @@ int s3_request_target(const struct s3_endpoint *ep, const char *bucket, const ch
 		snprintf(err, errlen, "s3://%s/%.60s...: path too long", bucket, key);
 		return -ENAMETOOLONG;
 	}
-	url = malloc(cap);
-	if (!url) {
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
+	if (*bufcap < cap) {
+		url = realloc(*buf, cap);
+		if (!url) {
+			snprintf(err, errlen, "out of memory");
+			return -ENOMEM;
+		}
+		*buf = url;
+		*bufcap = cap;
 	}
+	url = *buf;
 	n = snprintf(url, cap, "%s://%s", ep->https ? "https" : "http", t->host);
 	q = s3_sigv4_uri_encode(t->path, strlen(t->path), 1, url + n, cap - (size_t)n);
 	if (q < 0)
@@ -172,7 +177,20 @@ int s3_request_target(const struct s3_endpoint *ep, const char *bucket, const ch
 	t->url = url;
 	return 0;
 too_long:
-	free(url);
 	snprintf(err, errlen, "s3://%s/%.60s...: request URL too long", bucket, key);
 	return -ENAMETOOLONG;
+}
+
+int s3_request_target(const struct s3_endpoint *ep, const char *bucket, const char *key,
+		      const struct s3_sigv4_param *query, size_t nquery, struct s3_target *t,
+		      char *err, size_t errlen)
+{
+	char *url = NULL;
+	size_t cap = 0;
+	int ret = s3_request_target_buf(ep, bucket, key, query, nquery, t, &url, &cap, err,
+					errlen);
+
+	if (ret)
+		free(url);
+	return ret;
 }
