@@ -138,6 +138,8 @@ static struct az_op *op_get(struct storage_ctx *ctx, enum azure_op kind, struct 
 	CURL *easy = NULL;
 	const struct http_loop *easy_loop = NULL;
 	const char *easy_proxy = NULL;
+	CURLU *easy_url = NULL;
+	char *easy_url_str = NULL;
 	char *url = NULL;
 	struct curl_slist *headers = NULL;
 
@@ -147,6 +149,8 @@ static struct az_op *op_get(struct storage_ctx *ctx, enum azure_op kind, struct 
 		easy = op->r.http.easy;
 		easy_loop = op->r.http.easy_loop;
 		easy_proxy = op->r.http.easy_proxy;
+		easy_url = op->r.http.easy_url;
+		easy_url_str = op->r.http.easy_url_str;
 		url = op->r.http.url;
 		headers = op->r.http.headers;
 		memset(op, 0, sizeof(*op));
@@ -158,6 +162,8 @@ static struct az_op *op_get(struct storage_ctx *ctx, enum azure_op kind, struct 
 	op->r.http.easy = easy;
 	op->r.http.easy_loop = easy_loop;
 	op->r.http.easy_proxy = easy_proxy;
+	op->r.http.easy_url = easy_url;
+	op->r.http.easy_url_str = easy_url_str;
 	op->r.http.url = url;
 	op->r.http.headers = headers;
 	op->r.http.prepare = azure_req_prepare;

@@ -252,6 +252,10 @@ void http_req_release(struct http_req *req)
 	req->easy = NULL;
 	req->easy_loop = NULL;
 	req->easy_proxy = NULL;
+	curl_url_cleanup(req->easy_url);
+	req->easy_url = NULL;
+	free(req->easy_url_str);
+	req->easy_url_str = NULL;
 	if (!req->own_buffers) {
 		free(req->url);
 		curl_slist_free_all(req->headers);
@@ -443,13 +447,41 @@ static int setup_easy(struct http_loop *loop, struct http_req *req)
 		req->easy_proxy = NULL;
 		req->easy_loop = loop;
 	}
+	/*
+	 * The URL as a parsed CURLU handle, parsed again only when it changes (successive GETs of
+	 * one object have the same URL): with CURLOPT_URL, libcurl parses the string on every
+	 * transfer.  The flags are those libcurl parses CURLOPT_URL with, PATH_AS_IS included.
+	 */
+	if (!req->easy_url) {
+		req->easy_url = curl_url();
+		if (!req->easy_url)
+			return -ENOMEM;
+		free(req->easy_url_str);
+		req->easy_url_str = NULL;
+	}
+	if (!req->easy_url_str || strcmp(req->easy_url_str, req->url)) {
+		CURLUcode uc;
+
+		free(req->easy_url_str);
+		req->easy_url_str = NULL;
+		uc = curl_url_set(req->easy_url, CURLUPART_URL, req->url,
+				  CURLU_GUESS_SCHEME | CURLU_NON_SUPPORT_SCHEME | CURLU_PATH_AS_IS);
+		if (uc != CURLUE_OK) {
+			snprintf(req->curl_err, sizeof(req->curl_err), "URL rejected: %s",
+				 curl_url_strerror(uc));
+			return -EINVAL;
+		}
+		req->easy_url_str = strdup(req->url);
+		if (!req->easy_url_str)
+			return -ENOMEM;
+	}
+	curl_easy_setopt(e, CURLOPT_CURLU, req->easy_url);
 	proxy = strncasecmp(req->url, "https:", 6) ? loop->proxy_http : loop->proxy_https;
 	if (req->easy_proxy != proxy) {
 		curl_easy_setopt(e, CURLOPT_PROXY, proxy);
 		req->easy_proxy = proxy;
 	}
 	/* the rest on every attempt: the handle is reused across methods */
-	curl_easy_setopt(e, CURLOPT_URL, req->url);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, req->headers);
 	curl_easy_setopt(e, CURLOPT_NOBODY, !strcmp(req->method, "HEAD") ? 1L : 0L);
 	if (upload) {

@@ -81,6 +81,8 @@ struct http_req {
 	CURL *easy;
 	const struct http_loop *easy_loop; /* the loop easy's constant options are for */
 	const char *easy_proxy;		   /* the CURLOPT_PROXY easy has */
+	CURLU *easy_url;		   /* easy's CURLOPT_CURLU, parsed from easy_url_str */
+	char *easy_url_str;
 	size_t upload_pos;
 	uint64_t retry_at_ns;
 	struct http_req *next_wait;
