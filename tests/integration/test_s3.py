@@ -175,6 +175,38 @@ def test_unreachable_endpoint_fails_fast_and_clearly(gateway):
     assert "3 attempts" in res.stderr
 
 
+PROXY_VARS = ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY",
+              "no_proxy", "NO_PROXY")
+
+
+def test_proxy_environment_applies_as_libcurl_reads_it(bucket, monkeypatch):
+    """The engine reads the proxy variables once per job for libcurl: the same variables must
+    act as libcurl's own rules say (a proxy on a closed port makes a request fail)."""
+    for k in PROXY_VARS:
+        monkeypatch.delenv(k, raising=False)
+    args = ["--uri=s3://%s/p" % bucket, "--filename=p", "--rw=write", "--bs=4k", "--size=4k",
+            "--retries=0"]
+
+    def through_proxy():
+        res = s3run(args, expect_error=True, timeout=120)
+        assert re.search(r"127\.0\.0\.1 port 9\b", res.stderr), res.stderr
+
+    monkeypatch.setenv("http_proxy", "http://127.0.0.1:9")
+    through_proxy()
+    monkeypatch.setenv("NO_PROXY", "localhost,127.0.0.1")  # the gateway's host goes direct
+    s3run(args)
+    monkeypatch.delenv("NO_PROXY")
+    monkeypatch.delenv("http_proxy")
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # not read for http:// URLs
+    s3run(args)
+    monkeypatch.setenv("http_proxy", "")  # empty: as unset, so ALL_PROXY applies
+    monkeypatch.setenv("ALL_PROXY", "http://127.0.0.1:9")
+    through_proxy()
+    monkeypatch.setenv("https_proxy", "http://127.0.0.1:9")  # only for https:// URLs
+    monkeypatch.delenv("ALL_PROXY")
+    s3run(args)
+
+
 def test_gateway_killed_and_restarted_mid_run(bucket, gateway):
     s3run(["--uri=s3://" + bucket, "--filename=k", "--rw=write", "--bs=64k", "--size=4m"])
     result = {}
