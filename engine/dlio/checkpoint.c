@@ -175,12 +175,15 @@ int dlio_ckpt_rank_file(const struct dlio_ckpt *c, int64_t rank, int64_t i,
 		if (l.per_layer) {
 			f->kind = DLIO_CKPT_LAYER;
 			f->layer = l.s + i;
+			f->first_layer = f->last_layer = f->layer;
 			f->bytes = layer_bytes(c, f->layer);
 			snprintf(f->name, sizeof(f->name), "layer_%lld-model_%lld_model_states",
 				 (long long)f->layer, (long long)l.mp);
 			return 0;
 		}
 		f->kind = DLIO_CKPT_LAYERS;
+		f->first_layer = l.s;
+		f->last_layer = l.e;
 		for (li = l.s; li <= l.e; li++)
 			f->bytes += layer_bytes(c, li);
 		if (c->zero == 0 || c->zero == 3)
@@ -208,6 +211,74 @@ int dlio_ckpt_rank_file(const struct dlio_ckpt *c, int64_t rank, int64_t i,
 		return 0;
 	}
 	return -ERANGE;
+}
+
+static int64_t put_tensor(struct dlio_ckpt_tensor *out, int64_t max, int64_t n, int64_t bytes,
+			  enum dlio_dtype dt)
+{
+	if (n < max) {
+		out[n].bytes = bytes;
+		out[n].dtype = dt;
+	}
+	return n + 1;
+}
+
+int64_t dlio_ckpt_file_tensors(const struct dlio_ckpt *c, const struct dlio_ckpt_file *f,
+			       struct dlio_ckpt_tensor *out, int64_t max)
+{
+	const struct dlio_config *cfg = c->cfg;
+	enum dlio_dtype mdt = cfg->model.model_datatype, odt = cfg->model.optimizer_datatype;
+	int64_t n = 0, h = c->h, sf = c->zero < 3 ? 1 : c->dp, li, N, sum;
+	size_t i;
+
+	switch (f->kind) {
+	case DLIO_CKPT_MODEL:
+		return put_tensor(out, max, n, f->bytes, DLIO_DT_INT8);
+	case DLIO_CKPT_LAYER:
+	case DLIO_CKPT_LAYERS:
+		for (li = f->first_layer; li <= f->last_layer; li++) {
+			if (c->legacy_layers) {
+				for (i = 0; i < cfg->model.layer_parameters.n; i++)
+					n = put_tensor(out, max, n,
+						       cfg->model.layer_parameters.v[i] / c->tp,
+						       DLIO_DT_INT8);
+			} else if (li == 0 || li == c->L + 1) {
+				n = put_tensor(out, max, n, h * c->V / c->tp / sf * c->dt, mdt);
+			} else if (li == c->L + 2) {
+				n = put_tensor(out, max, n, h / sf * c->dt, mdt);
+			} else {
+				const int64_t e[6] = { h / sf,
+						       h * (h + 2 * c->kv) / c->tp / sf,
+						       h * h / c->tp / sf,
+						       h / sf,
+						       2 * h * c->f / c->tp / sf,
+						       h * c->f / c->tp / sf };
+
+				for (int k = 0; k < 6; k++)
+					n = put_tensor(out, max, n, e[k] * c->dt, mdt);
+			}
+		}
+		return n;
+	case DLIO_CKPT_OPTIMIZER:
+		if (c->legacy_optim) {
+			/* int8 tensors a and b of each group, then their concatenation */
+			for (i = 0, sum = 0; i < cfg->model.optimization_groups.n; i++) {
+				int64_t g = cfg->model.optimization_groups.v[i];
+
+				n = put_tensor(out, max, n, g, DLIO_DT_INT8);
+				n = put_tensor(out, max, n, g, DLIO_DT_INT8);
+				sum += g;
+			}
+			return put_tensor(out, max, n, sum, DLIO_DT_INT8);
+		}
+		N = c->zero > 0 ? c->params / (c->dp * c->mp) : c->params / c->mp;
+		for (int k = 0; k < 3; k++) {
+			n = put_tensor(out, max, n, N * c->ot, odt);
+			n = put_tensor(out, max, n, 5 * h * c->ot, odt);
+		}
+		return n;
+	}
+	return 0;
 }
 
 int64_t dlio_ckpt_rank_bytes(const struct dlio_ckpt *c, int64_t rank)

@@ -33,6 +33,7 @@ struct dlio_ckpt_file {
 	char name[96]; /* without extension */
 	int64_t bytes; /* tensor payload */
 	int64_t layer; /* DLIO_CKPT_LAYER */
+	int64_t first_layer, last_layer; /* DLIO_CKPT_LAYER(S): the layers it holds */
 	int computed;  /* counted in DLIO's reported checkpoint_size */
 };
 
@@ -56,6 +57,17 @@ int64_t dlio_ckpt_rank_nfiles(const struct dlio_ckpt *c, int64_t rank);
 /* i-th file of a rank (0 <= i < nfiles): 0 or -ERANGE */
 int dlio_ckpt_rank_file(const struct dlio_ckpt *c, int64_t rank, int64_t i,
 			struct dlio_ckpt_file *f);
+/* One tensor of a checkpoint file, in the order the state dict holds them. */
+struct dlio_ckpt_tensor {
+	int64_t bytes;
+	enum dlio_dtype dtype;
+};
+
+/* The tensors of file f (from dlio_ckpt_rank_file): their bytes add up to f->bytes.
+ * Fills out[0..max) and returns the count (call with max 0 to count). */
+int64_t dlio_ckpt_file_tensors(const struct dlio_ckpt *c, const struct dlio_ckpt_file *f,
+			       struct dlio_ckpt_tensor *out, int64_t max);
+
 int64_t dlio_ckpt_rank_bytes(const struct dlio_ckpt *c, int64_t rank);
 /* sum over all ranks of the run */
 int64_t dlio_ckpt_total_bytes(const struct dlio_ckpt *c);

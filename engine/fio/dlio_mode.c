@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <zlib.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -14,6 +15,7 @@
 #include "dlio/config.h"
 #include "dlio/gen.h"
 #include "dlio/geometry.h"
+#include "dlio/ptzip.h"
 #include "dlio/train.h"
 
 enum { PHASE_NONE, PHASE_GENERATE, PHASE_TRAIN, PHASE_CHECKPOINT };
@@ -54,7 +56,17 @@ struct worker_file {
 
 #define MAX_CHECKPOINTS 4096
 
-/* One checkpoint file being written or read, sequentially in write_size pieces. */
+enum { ZR_TAIL, ZR_CDIR, ZR_RECORDS };
+
+/* a zip record's CRC-32 on load, from its pieces (dlio_checkpoint_verify) */
+struct ck_verify {
+	uint32_t *crc;
+	int64_t pieces, done;
+	int64_t hl; /* local header length, from the first piece */
+};
+
+/* One checkpoint file being written or read, in write_size pieces: sequentially, or as
+ * torch.save's zip (writes by the plan; reads tail, central directory, then records). */
 struct ck_stream {
 	char rel[600];
 	int64_t size;
@@ -65,6 +77,23 @@ struct ck_stream {
 	bool all_issued;
 	bool sync_done; /* the fsync after the last write was issued */
 	bool failed;
+	bool zip;
+	bool traced; /* dlio_trace has a line of it */
+	struct dlio_ptz ptz; /* writes */
+	int stage;	      /* reads: ZR_* */
+	uint8_t *meta;	      /* reads: the tail, then the central directory */
+	int64_t meta_off, meta_len, count;
+	struct dlio_ptz_span *spans;
+	int64_t nspan, span;
+	struct ck_verify *ver;
+};
+
+enum { CKQ_DATA, CKQ_META, CKQ_SPAN };
+
+/* what an io_u of the checkpoint benchmark carries */
+struct ck_req {
+	int kind;
+	int64_t off, len, span, piece;
 };
 
 /* a slot whose io_u waits (FIO_Q_BUSY) for a sleep or for completions */
@@ -82,8 +111,13 @@ struct ckpt_run {
 	double sleep;	      /* before each checkpoint */
 	double wake;	      /* sleeping until */
 	bool started;	      /* the current checkpoint's first request went out */
+	bool reported;	      /* its duration is taken */
 	struct ck_stream *cur;
 	struct ck_stream **by_slot;
+	struct ck_req *req;   /* per slot */
+	bool verify;
+	int64_t verified;     /* records CRC-checked in the current checkpoint */
+	int64_t framing;      /* zip bytes taken from this rank's tensors, per checkpoint */
 	unsigned int inflight;
 	double t_start;
 	int64_t bytes;	      /* of the current checkpoint, this rank */
@@ -293,11 +327,10 @@ int fiodlio_dlio_setup(struct thread_data *td)
 	}
 	d->phase = (int)o->dlio_phase;
 	d->comm = o->dlio_ranks;
-	if (o->dlio_trace && *o->dlio_trace && d->phase != PHASE_TRAIN) {
-		log_err("fio-dlio: %s: dlio_trace=%s: only the train phase records its requests "
-			"(this job is dlio_phase=%s)\n",
-			td->o.name, o->dlio_trace,
-			d->phase == PHASE_GENERATE ? "generate" : "checkpoint");
+	if (o->dlio_trace && *o->dlio_trace && d->phase == PHASE_GENERATE) {
+		log_err("fio-dlio: %s: dlio_trace=%s: only the train and checkpoint phases record "
+			"their requests (this job is dlio_phase=generate)\n",
+			td->o.name, o->dlio_trace);
 		goto fail;
 	}
 	ret = load_config(td, d->cfg);
@@ -488,10 +521,14 @@ int fiodlio_dlio_init(struct thread_data *td, struct fiodlio_job *job)
 	if (d->phase == PHASE_CHECKPOINT) {
 		struct ckpt_run *c = calloc(1, sizeof(*c));
 
-		if (!c || !(c->by_slot = calloc(d->nio_u, sizeof(*c->by_slot)))) {
+		if (!c || !(c->by_slot = calloc(d->nio_u, sizeof(*c->by_slot))) ||
+		    !(c->req = calloc(d->nio_u, sizeof(*c->req)))) {
+			if (c)
+				free(c->by_slot);
 			free(c);
 			return 1;
 		}
+		c->verify = o->dlio_checkpoint_verify;
 		c->nwrite = d->cfg->checkpoint.num_checkpoints_write > 0 ?
 				    d->cfg->checkpoint.num_checkpoints_write :
 				    0;
@@ -533,18 +570,19 @@ int fiodlio_dlio_init(struct thread_data *td, struct fiodlio_job *job)
 			return 1;
 		for (int i = 0; i < DLIO_TRAIN_MAX_WORKERS; i++)
 			d->wfile[i].file = -1;
-		if (o->dlio_trace && *o->dlio_trace) {
-			char path[4096];
+	}
+	/* train: "<epoch> <worker>"; checkpoint: "<checkpoint> -1" */
+	if (o->dlio_trace && *o->dlio_trace) {
+		char path[4096];
 
-			snprintf(path, sizeof(path), "%s.%lld", o->dlio_trace, (long long)d->rank);
-			d->trace = fopen(path, "w");
-			if (!d->trace) {
-				log_err("fio-dlio: %s: dlio_trace: cannot create %s: %s\n", td->o.name,
-					path, strerror(errno));
-				return 1;
-			}
-			fprintf(d->trace, "# epoch worker op open offset length path\n");
+		snprintf(path, sizeof(path), "%s.%lld", o->dlio_trace, (long long)d->rank);
+		d->trace = fopen(path, "w");
+		if (!d->trace) {
+			log_err("fio-dlio: %s: dlio_trace: cannot create %s: %s\n", td->o.name,
+				path, strerror(errno));
+			return 1;
 		}
+		fprintf(d->trace, "# epoch worker op open offset length path\n");
 	}
 	job->dlio = d;
 	return 0;
@@ -998,6 +1036,27 @@ static const char *ckpt_root(struct thread_data *td, const struct fiodlio_dlio *
 	return root;
 }
 
+/* torch.save's zip layout of a checkpoint file (pt_save, pt_s3_save), or -ENOSPC when
+ * the mechanism is tf_save or the file is too small for the framing (written plainly). */
+static int ck_zip_plan(const struct fiodlio_dlio *d, const struct dlio_ckpt_file *f,
+		       struct dlio_ptz *z, uint64_t id)
+{
+	struct dlio_ckpt_tensor *t;
+	int64_t n;
+	int ret;
+
+	if (d->ck.mech == DLIO_MECH_TF_SAVE)
+		return -ENOSPC;
+	n = dlio_ckpt_file_tensors(&d->ck, f, NULL, 0);
+	t = calloc((size_t)(n ? n : 1), sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	dlio_ckpt_file_tensors(&d->ck, f, t, n);
+	ret = dlio_ptz_plan(z, f->bytes, t, n, id);
+	free(t);
+	return ret;
+}
+
 static int ck_open(struct thread_data *td, struct fiodlio_job *job, struct fiodlio_dlio *d,
 		   struct ckpt_run *c, struct ck_stream **out)
 {
@@ -1006,6 +1065,7 @@ static int ck_open(struct thread_data *td, struct fiodlio_job *job, struct fiodl
 	char path[600], root[2100], err[STORAGE_ERR_LEN];
 	const char *uri;
 	int parts = dlio_ckpt_parts(&d->ck), ret;
+	int64_t file = c->file;
 
 	ret = dlio_ckpt_rank_file(&d->ck, d->rank, c->file, &f);
 	if (ret)
@@ -1025,6 +1085,36 @@ static int ck_open(struct thread_data *td, struct fiodlio_job *job, struct fiodl
 		c->part = 0;
 		c->file++;
 	}
+	if (st->size > 0) {
+		ret = ck_zip_plan(d, &f, &st->ptz, (uint64_t)(d->rank << 32 | file << 16) ^
+							   (uint64_t)c->index);
+		if (ret == -ENOMEM) {
+			free(st);
+			return ret;
+		}
+		st->zip = !ret;
+		if (st->zip && c->writing && c->index == 1)
+			c->framing += st->ptz.shrunk;
+		if (st->zip && c->writing && c->index == 1 && file == 0)
+			log_info("fio-dlio: %s: rank %lld writes checkpoint files as torch.save "
+				 "zips: %s has %lld tensor records; %lld bytes of zip framing come "
+				 "out of its last tensors, so the file is the model's %lld bytes\n",
+				 td->o.name, (long long)d->rank, st->rel, (long long)st->ptz.ntensor,
+				 (long long)st->ptz.shrunk, (long long)st->size);
+		if (st->zip && !c->writing) {
+			/* reads follow the file's own directory, as torch.load's */
+			dlio_ptz_free(&st->ptz);
+			st->stage = ZR_TAIL;
+			st->meta_len = st->size < DLIO_PTZ_TAIL_READ ? st->size : DLIO_PTZ_TAIL_READ;
+			st->meta_off = st->size - st->meta_len;
+			st->next_off = st->meta_off;
+			st->meta = malloc((size_t)st->meta_len);
+			if (!st->meta) {
+				free(st);
+				return -ENOMEM;
+			}
+		}
+	}
 	uri = ckpt_root(td, d, root, sizeof(root));
 	ret = storage_resolve(uri, st->rel, &st->target, err, sizeof(err));
 	if (!ret)
@@ -1043,6 +1133,8 @@ static int ck_open(struct thread_data *td, struct fiodlio_job *job, struct fiodl
 		if (st->sf)
 			job->backend->close(job->ctx, st->sf, err, sizeof(err));
 		storage_target_free(&st->target);
+		dlio_ptz_free(&st->ptz);
+		free(st->meta);
 		free(st);
 		return ret;
 	}
@@ -1060,7 +1152,150 @@ static void ck_close(struct thread_data *td, struct fiodlio_job *job, struct ck_
 			td_verror(td, EIO, "dlio checkpoint close");
 	}
 	storage_target_free(&st->target);
+	dlio_ptz_free(&st->ptz);
+	free(st->meta);
+	free(st->spans);
+	if (st->ver) {
+		for (int64_t i = 0; i < st->nspan; i++)
+			free(st->ver[i].crc);
+		free(st->ver);
+	}
 	free(st);
+}
+
+static void ck_fail(struct thread_data *td, struct ck_stream *st, const char *what)
+{
+	log_err("fio-dlio: %s: checkpoint %s: %s\n", td->o.name, st->rel, what);
+	st->failed = true;
+	if (!td->error)
+		td_verror(td, EIO, "dlio checkpoint load");
+}
+
+/* The next read of a torch.save file, as torch.load makes them: the last 4096 bytes
+ * (miniz looks for the end record there), then the central directory it points at, then
+ * each record (local header and data) in file order.  1: *q is a request; 0: wait for
+ * the stream's reads in flight; 2: the file is fully issued; -1: error. */
+static int zr_next(struct thread_data *td, struct fiodlio_dlio *d, struct ck_stream *st,
+		   int64_t cap, struct ck_req *q)
+{
+	char err[256];
+
+	for (;;) {
+		if (st->stage != ZR_RECORDS) {
+			int64_t end = st->meta_off + st->meta_len;
+
+			if (st->next_off < end) {
+				q->kind = CKQ_META;
+				q->off = st->next_off;
+				q->len = end - q->off < cap ? end - q->off : cap;
+				st->next_off += q->len;
+				return 1;
+			}
+			if (st->inflight)
+				return 0;
+			if (st->failed)
+				return -1;
+			if (st->stage == ZR_TAIL) {
+				int64_t off, len, count;
+
+				if (dlio_ptz_parse_end(st->meta, st->meta_len, st->size, &off, &len,
+						       &count, err, sizeof(err))) {
+					ck_fail(td, st, err);
+					return -1;
+				}
+				free(st->meta);
+				st->meta = malloc((size_t)(len ? len : 1));
+				if (!st->meta)
+					return -1;
+				st->meta_off = st->next_off = off;
+				st->meta_len = len;
+				st->count = count;
+				st->stage = ZR_CDIR;
+				continue;
+			}
+			st->nspan = dlio_ptz_parse_cdir(st->meta, st->meta_len, st->meta_off,
+							st->count, &st->spans, err, sizeof(err));
+			if (st->nspan < 0) {
+				st->nspan = 0;
+				ck_fail(td, st, err);
+				return -1;
+			}
+			free(st->meta);
+			st->meta = NULL;
+			if (d->run->verify && st->nspan &&
+			    !(st->ver = calloc((size_t)st->nspan, sizeof(*st->ver))))
+				return -1;
+			st->stage = ZR_RECORDS;
+			st->span = 0;
+			st->next_off = st->nspan ? st->spans[0].off : 0;
+		}
+		if (st->span == st->nspan) {
+			st->all_issued = true;
+			return 2;
+		}
+		{
+			const struct dlio_ptz_span *sp = &st->spans[st->span];
+			int64_t end = sp->off + sp->len;
+
+			q->kind = CKQ_SPAN;
+			q->span = st->span;
+			q->off = st->next_off;
+			q->len = end - q->off < cap ? end - q->off : cap;
+			q->piece = (q->off - sp->off) / cap;
+			if (st->ver && q->piece == 0) {
+				struct ck_verify *v = &st->ver[st->span];
+
+				v->pieces = (sp->len + cap - 1) / cap;
+				v->crc = calloc((size_t)v->pieces, sizeof(*v->crc));
+				if (!v->crc)
+					return -1;
+			}
+			st->next_off += q->len;
+			if (st->next_off == end && ++st->span < st->nspan)
+				st->next_off = st->spans[st->span].off;
+			if (st->span == st->nspan)
+				st->all_issued = true;
+			return 1;
+		}
+	}
+}
+
+/* dlio_trace: "<checkpoint> -1 <read|write|sync> <opens the file> <offset> <length> <path>" */
+static void ck_trace(struct ckpt_run *c, const struct fiodlio_dlio *d, const char *op,
+		     struct ck_stream *st, int64_t off, int64_t len)
+{
+	if (!d->trace)
+		return;
+	fprintf(d->trace, "%lld -1 %s %d %lld %lld %s\n", (long long)c->index, op, !st->traced,
+		(long long)off, (long long)len, st->rel);
+	st->traced = true;
+}
+
+/* The current checkpoint is complete once every file was issued and nothing is in
+ * flight: its duration and DLIO's GB/s, once. */
+static void ck_checkpoint_done(struct thread_data *td, struct fiodlio_dlio *d)
+{
+	struct ckpt_run *c = d->run;
+	int w = c->writing ? 0 : 1;
+	double dur;
+	char extra[96] = "";
+
+	if (c->file != c->nfiles || c->cur || c->inflight || !c->started || c->reported ||
+	    c->index > MAX_CHECKPOINTS)
+		return;
+	c->reported = true;
+	dur = now_s() - c->t_start;
+	c->dur[w][c->index - 1] = dur;
+	if (c->ndur[w] < c->index)
+		c->ndur[w] = c->index;
+	if (w && c->verify)
+		snprintf(extra, sizeof(extra), "; %lld zip records CRC-checked",
+			 (long long)c->verified);
+	log_info("fio-dlio: %s: rank %lld %s checkpoint %lld (global_epoch1_step%lld): "
+		 "%lld bytes in %.3f s; checkpoint size %.4f GiB, %.4f GB/s%s\n",
+		 td->o.name, (long long)d->rank, w ? "loaded" : "saved", (long long)c->index,
+		 (long long)c->index, (long long)c->bytes, dur, ckpt_gib(d),
+		 dur > 0 ? ckpt_gib(d) / dur : 0.0, extra);
 }
 
 /* The next request of the checkpoint-only benchmark: the files of checkpoint k,
@@ -1072,8 +1307,10 @@ static int ck_prep(struct thread_data *td, struct fiodlio_job *job, struct fiodl
 	struct ckpt_run *c = d->run;
 	struct storage_req *req = io_u->engine_data;
 	unsigned int slot = slot_of(io_u);
+	struct ck_req *q = &c->req[slot];
 	struct ck_stream *st;
-	uint64_t len;
+	const uint8_t *src = NULL;
+	int64_t cap = (int64_t)d->write_size;
 
 	if (c->by_slot[slot] && c->by_slot[slot] != CK_DEFER)
 		return 0;
@@ -1097,14 +1334,35 @@ static int ck_prep(struct thread_data *td, struct fiodlio_job *job, struct fiodl
 			if (now < c->wake)
 				goto defer;
 			c->started = true;
+			c->reported = false;
 			c->t_start = now;
 			c->bytes = 0;
+			c->verified = 0;
 		}
-		if (c->cur)
-			break;
+		if (c->cur) {
+			st = c->cur;
+			if (!st->zip || c->writing)
+				break;
+			switch (zr_next(td, d, st, cap, q)) {
+			case 1:
+				if (st->all_issued)
+					c->cur = NULL; /* ck_done closes it */
+				goto issue;
+			case 0:
+				goto defer;
+			case 2:
+				c->cur = NULL;
+				if (!st->inflight)
+					ck_close(td, job, st);
+				continue;
+			default:
+				return 1;
+			}
+		}
 		if (c->file == c->nfiles) {
 			if (c->inflight)
 				goto defer;
+			ck_checkpoint_done(td, d);
 			c->index++;
 			c->file = c->part = 0;
 			c->started = false;
@@ -1118,20 +1376,20 @@ static int ck_prep(struct thread_data *td, struct fiodlio_job *job, struct fiodl
 			c->cur = NULL;
 		}
 	}
-	st = c->cur;
 	if (st->next_off < st->size) {
-		len = (uint64_t)(st->size - st->next_off);
-		if (len > d->write_size)
-			len = d->write_size;
-		io_u->ddir = c->writing ? DDIR_WRITE : DDIR_READ;
-		io_u->offset = (unsigned long long)st->next_off;
-		io_u->buflen = len;
-		io_u->xfer_buflen = len;
-		io_u->xfer_buf = io_u->buf;
-		req->op = c->writing ? STORAGE_WRITE : STORAGE_READ;
-		req->offset = (uint64_t)st->next_off;
-		req->len = len;
-		st->next_off += (int64_t)len;
+		q->kind = CKQ_DATA;
+		q->off = st->next_off;
+		if (st->zip) {
+			q->len = dlio_ptz_piece(&st->ptz, st->next_off, cap, &src);
+			if (q->len <= 0) {
+				log_err("fio-dlio: %s: internal: %s: zip piece at %lld: %lld\n",
+					td->o.name, st->rel, (long long)st->next_off, (long long)q->len);
+				return 1;
+			}
+		} else {
+			q->len = st->size - st->next_off < cap ? st->size - st->next_off : cap;
+		}
+		st->next_off += q->len;
 		if (st->next_off == st->size) {
 			st->all_issued = true;
 			if (!(c->writing && c->fsync))
@@ -1146,9 +1404,31 @@ static int ck_prep(struct thread_data *td, struct fiodlio_job *job, struct fiodl
 		req->op = STORAGE_FSYNC;
 		req->offset = 0;
 		req->len = 0;
+		q->kind = CKQ_DATA;
+		q->off = q->len = 0;
 		st->sync_done = true;
 		c->cur = NULL;
+		ck_trace(c, d, "sync", st, 0, 0);
+		goto out;
 	}
+issue:
+	io_u->ddir = c->writing ? DDIR_WRITE : DDIR_READ;
+	io_u->offset = (unsigned long long)q->off;
+	io_u->buflen = (unsigned long long)q->len;
+	io_u->xfer_buflen = io_u->buflen;
+	/* the zip framing comes from the engine's memory, tensor data from fio's buffer */
+	io_u->xfer_buf = src ? (void *)src : io_u->buf;
+	if (st->zip && c->writing && !src &&
+	    dlio_ptz_account(&st->ptz, q->off, io_u->xfer_buf, q->len)) {
+		log_err("fio-dlio: %s: internal: %s: tensor bytes at %lld out of order\n",
+			td->o.name, st->rel, (long long)q->off);
+		return 1;
+	}
+	req->op = c->writing ? STORAGE_WRITE : STORAGE_READ;
+	req->offset = (uint64_t)q->off;
+	req->len = (uint64_t)q->len;
+	ck_trace(c, d, c->writing ? "write" : "read", st, q->off, q->len);
+out:
 	req->file = st->sf;
 	req->buf = io_u->xfer_buf;
 	req->result = 0;
@@ -1162,6 +1442,58 @@ defer:
 	return 0;
 }
 
+/* A record piece came back: its CRC-32 (data only), and the record's once all are in
+ * (pieces are cap bytes each but the last, and complete in any order). */
+static void ck_verify_piece(struct thread_data *td, struct ckpt_run *c, struct ck_stream *st,
+			    const struct ck_req *q, const uint8_t *buf, int64_t cap)
+{
+	const struct dlio_ptz_span *sp = &st->spans[q->span];
+	struct ck_verify *v = &st->ver[q->span];
+	char msg[300];
+	int64_t from = 0;
+	uint32_t crc;
+
+	int64_t at = q->off - sp->off, end = sp->len - sp->trail; /* data ends there */
+
+	if (q->piece == 0) {
+		v->hl = dlio_ptz_local_len(buf, q->len);
+		if (v->hl < 0 || v->hl > q->len || v->hl + sp->data_len != end) {
+			snprintf(msg, sizeof(msg), "record %s at %lld: no local header of a stored "
+				 "record directly followed by its %lld data bytes",
+				 sp->name, (long long)sp->off, (long long)sp->data_len);
+			ck_fail(td, st, msg);
+			return;
+		}
+		from = v->hl;
+	}
+	{
+		/* this piece's share of [hl, end): the descriptor after the data is not hashed */
+		int64_t hi = at + q->len < end ? at + q->len : end;
+
+		v->crc[q->piece] = (uint32_t)crc32_z(0, buf + from,
+						     (size_t)(hi > at + from ? hi - at - from : 0));
+	}
+	if (++v->done < v->pieces)
+		return;
+	crc = v->crc[0];
+	for (int64_t k = 1; k < v->pieces; k++) {
+		int64_t plen = end - k * cap < cap ? end - k * cap : cap;
+
+		if (plen > 0)
+			crc = (uint32_t)crc32_combine(crc, v->crc[k], (z_off_t)plen);
+	}
+	free(v->crc);
+	v->crc = NULL;
+	if (crc != sp->crc) {
+		snprintf(msg, sizeof(msg), "record %s: CRC-32 %08x of the bytes read, %08x in the "
+			 "central directory",
+			 sp->name, crc, sp->crc);
+		ck_fail(td, st, msg);
+		return;
+	}
+	c->verified++;
+}
+
 static void ck_done(struct thread_data *td, struct fiodlio_job *job, struct fiodlio_dlio *d,
 		    struct io_u *io_u)
 {
@@ -1169,32 +1501,32 @@ static void ck_done(struct thread_data *td, struct fiodlio_job *job, struct fiod
 	struct storage_req *req = io_u->engine_data;
 	unsigned int slot = slot_of(io_u);
 	struct ck_stream *st = c->by_slot[slot];
+	const struct ck_req *q = &c->req[slot];
 
 	if (!st || st == CK_DEFER)
 		return;
 	c->by_slot[slot] = NULL;
 	st->inflight--;
 	c->inflight--;
-	if (req->result < 0)
+	if (req->result < 0) {
 		st->failed = true;
-	else
+	} else {
 		c->bytes += req->result;
+		if (!c->writing && q->kind != CKQ_DATA && req->result != q->len) {
+			char msg[160];
+
+			snprintf(msg, sizeof(msg), "read of %lld bytes at %lld returned %lld",
+				 (long long)q->len, (long long)q->off, (long long)req->result);
+			ck_fail(td, st, msg);
+		} else if (q->kind == CKQ_META && st->meta) {
+			memcpy(st->meta + (q->off - st->meta_off), io_u->xfer_buf, (size_t)q->len);
+		} else if (q->kind == CKQ_SPAN && st->ver && !st->failed) {
+			ck_verify_piece(td, c, st, q, io_u->xfer_buf, (int64_t)d->write_size);
+		}
+	}
 	if (st->all_issued && st != c->cur && !st->inflight)
 		ck_close(td, job, st);
-	if (c->file == c->nfiles && !c->cur && !c->inflight && c->started &&
-	    c->index <= MAX_CHECKPOINTS) {
-		int w = c->writing ? 0 : 1;
-		double dur = now_s() - c->t_start;
-
-		c->dur[w][c->index - 1] = dur;
-		if (c->ndur[w] < c->index)
-			c->ndur[w] = c->index;
-		log_info("fio-dlio: %s: rank %lld %s checkpoint %lld (global_epoch1_step%lld): "
-			 "%lld bytes in %.3f s; checkpoint size %.4f GiB, %.4f GB/s\n",
-			 td->o.name, (long long)d->rank, w ? "loaded" : "saved",
-			 (long long)c->index, (long long)c->index, (long long)c->bytes, dur,
-			 ckpt_gib(d), dur > 0 ? ckpt_gib(d) / dur : 0.0);
-	}
+	ck_checkpoint_done(td, d);
 }
 
 static void ck_report(struct thread_data *td, struct fiodlio_dlio *d)
@@ -1653,17 +1985,16 @@ void fiodlio_dlio_cleanup(struct thread_data *td, struct fiodlio_job *job)
 			storage_target_free(&d->wfile[i].target);
 		}
 		free(d->wfile);
-		if (d->trace && fclose(d->trace)) {
-			log_err("fio-dlio: %s: dlio_trace: write failed: %s\n", td->o.name,
-				strerror(errno));
-			if (!td->error)
-				td_verror(td, EIO, "dlio_trace");
-		}
-		d->trace = NULL;
 		free(d->treq);
 		free(d->tstate);
 		dlio_train_free(&d->train);
 	}
+	if (d->trace && fclose(d->trace)) {
+		log_err("fio-dlio: %s: dlio_trace: write failed: %s\n", td->o.name, strerror(errno));
+		if (!td->error)
+			td_verror(td, EIO, "dlio_trace");
+	}
+	d->trace = NULL;
 	if (d->phase == PHASE_CHECKPOINT && d->run) {
 		struct ckpt_run *c = d->run;
 
@@ -1683,6 +2014,7 @@ void fiodlio_dlio_cleanup(struct thread_data *td, struct fiodlio_job *job)
 		}
 		if (c->cur && job->ctx)
 			ck_close(td, job, c->cur);
+		free(c->req);
 		free(c->by_slot);
 		free(c);
 		d->run = NULL;

@@ -167,8 +167,9 @@ static struct fio_option options[] = {
 	OPT("dlio_output", "DLIO output folder", FIO_OPT_STR_STORE, dlio_output,
 	    "DLIO mode: local folder for summary.json and per-epoch stats", NULL),
 	OPT("dlio_trace", "DLIO request trace", FIO_OPT_STR_STORE, dlio_trace,
-	    "DLIO mode, train phase: write every request of rank r, as issued, to the local "
-	    "file <dlio_trace>.<r> (epoch, worker, read/write, open, offset, length, path)",
+	    "DLIO mode, train and checkpoint phases: write every request of rank r, as issued, "
+	    "to the local file <dlio_trace>.<r> (epoch or checkpoint, worker, read/write/sync, "
+	    "open, offset, length, path)",
 	    NULL),
 	{
 		.name = "dlio_flavor",
@@ -189,9 +190,15 @@ static struct fio_option options[] = {
 	    "DLIO mode: fsync each checkpoint file after writing it. DLIO never does (its "
 	    "checkpoint.fsync has no effect); MLPerf Storage's rules ask for it",
 	    "0"),
+	OPT("dlio_checkpoint_verify", "DLIO checkpoint CRC check", FIO_OPT_BOOL,
+	    dlio_checkpoint_verify,
+	    "DLIO mode: on checkpoint loads, check each zip record's CRC-32 against the central "
+	    "directory (torch.load does not; a mismatch fails the job)",
+	    "0"),
 	OPT("dlio_write_size", "DLIO write request size", FIO_OPT_STR_VAL, dlio_write_size,
 	    "DLIO mode: largest write request of data generation (0: 1 MiB on local files, "
-	    "the whole file up to 64 MiB on object stores) and of checkpoints (0: 8 MiB)",
+	    "the whole file up to 64 MiB on object stores) and largest request of checkpoints "
+	    "(0: 8 MiB)",
 	    "0"),
 	{
 		.name = NULL,

@@ -55,6 +55,7 @@ struct fiodlio_options {
 	unsigned int dlio_flavor;
 	unsigned long long dlio_write_size;
 	unsigned int dlio_checkpoint_fsync;
+	unsigned int dlio_checkpoint_verify;
 	void *dlio_state; /* not an option: what setup() loaded, for the job to take */
 };
 

@@ -298,6 +298,7 @@ def test_dlio_generate_train_and_checkpoint_on_azure(container, az_tool, tmp_pat
                "--dlio_phase=checkpoint", "--dlio_workload=" + str(ck), "--dlio_ranks=2",
                "--numjobs=2", "--iodepth=4", "--dlio_write_size=1m"])
     written = io_bytes(res, "write")
-    assert written == io_bytes(res, "read") > 0
+    # torch.load reads every byte, the tail and the central directory twice
+    assert 0 < written < io_bytes(res, "read") < written + 4 * 8192  # 4 files
     blobs = listing(az_tool, container, "ckpt/")
     assert sum(blobs.values()) == written and len(blobs) == 4  # 2 ranks x (model, optim)

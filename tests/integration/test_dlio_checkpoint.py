@@ -1,13 +1,29 @@
-"""DLIO's checkpoint-only benchmark through the engine (dlio_phase=checkpoint): the
-folders, file names and per-rank sizes of a (tiny) llama transformer, computed
-here from DLIO's formulas, written and read back."""
+"""DLIO's checkpoint-only benchmark through the engine (dlio_phase=checkpoint) on file://,
+s3:// (the RADOS Gateway) and az:// (Azurite): the folders, file names and per-rank sizes of
+a (tiny) llama transformer, computed here from DLIO's formulas; the files are torch.save
+zips (read back here with Python's zipfile and pickle); torch.load's read sequence (tail,
+central directory, one read per record) from the engine's request trace; and the summary."""
+import collections
+import datetime
+import hashlib
+import hmac
+import io
 import os
+import pickle
+import re
+import struct
+import subprocess
+import urllib.parse
+import urllib.request
+import xml.etree.ElementTree as ET
+import zipfile
 
 import pytest
 
 from fiorun import run
 
-V, H, F, HEADS, KV_HEADS, L = 1000, 256, 1024, 8, 8, 4
+V, H, F, HEADS, KV_HEADS, L = 1000, 64, 128, 8, 8, 2
+ELEM = {"HalfStorage": 2, "FloatStorage": 4}
 
 
 def params():
@@ -15,24 +31,27 @@ def params():
     return 2 * V * H + L * (2 * H + H * (H + 2 * kv) + H * H + 3 * H * F) + H
 
 
-def layer_elems(sf):
+def layer_tensors(sf):
+    """Elements of each layer tensor, layers 0 .. L+2 (embedding, L layers, lm_head, norm)."""
     kv = (H // HEADS) * KV_HEADS
     per = [H, H * (H + 2 * kv), H * H, H, 2 * H * F, H * F]
-    return 2 * (H * V // sf) + H // sf + L * sum(x // sf for x in per)
+    return [H * V // sf] + [x // sf for _ in range(L) for x in per] + [H * V // sf, H // sf]
 
 
-def expected(ranks, zero):
-    """{relative path: bytes} of checkpoint 1 for TP=PP=1, fp16 model, fp32 optimizer."""
+def expected(ranks, zero, step=1):
+    """{relative path: (bytes, tensors)} of a checkpoint for TP=PP=1, fp16 model, fp32
+    optimizer."""
     out = {}
     n = params() // ranks
+    d = "global_epoch1_step%d/" % step
     for r in range(ranks):
-        out["global_epoch1_step1/zero_pp_rank_%d_mp_rank_0_optim_states.pt" % r] = \
-            3 * (n + 5 * H) * 4
+        out[d + "zero_pp_rank_%d_mp_rank_0_optim_states.pt" % r] = (3 * (n + 5 * H) * 4, 6)
         if zero == 3:
-            out["global_epoch1_step1/zero_pp_rank_%d_mp_rank_0_model_states.pt" % r] = \
-                layer_elems(ranks) * 2
+            t = layer_tensors(ranks)
+            out[d + "zero_pp_rank_%d_mp_rank_0_model_states.pt" % r] = (sum(t) * 2, len(t))
     if zero == 1:
-        out["global_epoch1_step1/model_0_model_states.pt"] = layer_elems(1) * 2
+        t = layer_tensors(1)
+        out[d + "model_0_model_states.pt"] = (sum(t) * 2, len(t))
     return out
 
 
@@ -62,18 +81,18 @@ workflow:
   checkpoint: True
 checkpoint:
   checkpoint_folder: ckpt
-  time_between_checkpoints: 0.05
+  time_between_checkpoints: 0.01
   num_checkpoints_write: %d
   num_checkpoints_read: %d
 """ % (L, zero, V, H, F, HEADS, KV_HEADS, nwrite, nread))
     return path
 
 
-def checkpoint(workdir, yaml, ranks, extra=(), expect_error=False):
-    return run(["--uri=file://" + workdir, "--dlio_checkpoint_uri=file://" +
-                os.path.join(workdir, "ckpt"), "--dlio_phase=checkpoint",
+def checkpoint(workdir, yaml, ranks, extra=(), expect_error=False, uri=None):
+    return run(["--uri=file://" + workdir, "--dlio_checkpoint_uri=" +
+                (uri or "file://" + os.path.join(workdir, "ckpt")), "--dlio_phase=checkpoint",
                 "--dlio_workload=" + yaml, "--dlio_ranks=%d" % ranks, "--numjobs=%d" % ranks,
-                "--iodepth=4", "--dlio_write_size=1m", "--buffer_pattern=0x5a"] + list(extra),
+                "--iodepth=4", "--buffer_pattern=0x5a"] + list(extra),
                expect_error=expect_error)
 
 
@@ -86,24 +105,252 @@ def listing(root):
     return out
 
 
-@pytest.mark.parametrize("ranks,zero", [(1, 1), (2, 1), (2, 3), (1, 3)])
-def test_layout_write_then_read(workdir, ranks, zero):
-    yaml = workload(workdir, zero, 2, 2)
-    res = checkpoint(workdir, yaml, ranks)
-    exp = expected(ranks, zero)
-    got = listing(os.path.join(workdir, "ckpt"))
-    for k, v in list(exp.items()):
-        exp[k.replace("step1", "step2")] = v
-    assert got == exp
-    total = sum(exp.values())
-    written = sum(j["write"]["io_bytes"] for j in res.jobs)
-    read = sum(j["read"]["io_bytes"] for j in res.jobs)
-    assert written == total and read == total
-    # the payload is fio's write buffer (here a pattern), every byte of it
-    blob = open(os.path.join(workdir, "ckpt", sorted(exp)[0]), "rb").read()
-    assert blob == b"\x5a" * len(blob)
-    assert "saved checkpoint 2" in res.stdout and "loaded checkpoint 2" in res.stdout
-    assert "[METRIC] rank 0 save_checkpoint: 2 checkpoints" in res.stdout
+# Reading what the engine stored, without the engine.
+
+class LocalStore:
+    def __init__(self, root):
+        self.root, self.uri, self.args = root, "file://" + root, []
+
+    def list(self):
+        return listing(self.root)
+
+    def get(self, rel):
+        with open(os.path.join(self.root, rel), "rb") as f:
+            return f.read()
+
+
+class S3Store:
+    """ListObjectsV2 and GET, signed here with SigV4 (the engine's signer is not used)."""
+
+    def __init__(self, bucket):
+        self.bucket, self.uri, self.args = bucket, "s3://%s/ckpt" % bucket, []
+        self.endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ["AWS_ENDPOINT_URL"]
+        self.region = os.environ.get("AWS_REGION", "us-east-1")
+
+    def _get(self, path, query=()):
+        host = urllib.parse.urlparse(self.endpoint).netloc
+        now = datetime.datetime.now(datetime.timezone.utc)
+        amz, day = now.strftime("%Y%m%dT%H%M%SZ"), now.strftime("%Y%m%d")
+        q = "&".join("%s=%s" % (urllib.parse.quote(k, safe="-_.~"),
+                                urllib.parse.quote(v, safe="-_.~")) for k, v in sorted(query))
+        empty = hashlib.sha256(b"").hexdigest()
+        signed = "host;x-amz-content-sha256;x-amz-date"
+        canonical = "\n".join(["GET", urllib.parse.quote(path, safe="/-_.~"), q,
+                               "host:%s\nx-amz-content-sha256:%s\nx-amz-date:%s\n"
+                               % (host, empty, amz), signed, empty])
+        scope = "%s/%s/s3/aws4_request" % (day, self.region)
+        sts = "\n".join(["AWS4-HMAC-SHA256", amz, scope,
+                         hashlib.sha256(canonical.encode()).hexdigest()])
+        key = ("AWS4" + os.environ["AWS_SECRET_ACCESS_KEY"]).encode()
+        for part in (day, self.region, "s3", "aws4_request"):
+            key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+        sig = hmac.new(key, sts.encode(), hashlib.sha256).hexdigest()
+        req = urllib.request.Request(self.endpoint + urllib.parse.quote(path, safe="/-_.~") +
+                                     ("?" + q if q else ""), headers={
+            "x-amz-date": amz, "x-amz-content-sha256": empty,
+            "Authorization": "AWS4-HMAC-SHA256 Credential=%s/%s, SignedHeaders=%s, "
+                             "Signature=%s" % (os.environ["AWS_ACCESS_KEY_ID"], scope, signed,
+                                               sig)})
+        with urllib.request.urlopen(req, timeout=60) as r:
+            return r.read()
+
+    def list(self):
+        doc = ET.fromstring(self._get("/" + self.bucket, [("list-type", "2"),
+                                                          ("prefix", "ckpt/")]))
+        ns = {"s": doc.tag.split("}")[0][1:]} if doc.tag.startswith("{") else {"s": ""}
+        pre = "s:" if ns["s"] else ""
+        assert doc.findtext(pre + "IsTruncated", namespaces=ns) in ("false", None)
+        return {c.findtext(pre + "Key", namespaces=ns)[len("ckpt/"):]:
+                int(c.findtext(pre + "Size", namespaces=ns))
+                for c in doc.findall(pre + "Contents", ns)}
+
+    def get(self, rel):
+        return self._get("/%s/ckpt/%s" % (self.bucket, rel))
+
+
+class AzStore:
+    """List Blobs through the project's az-tool, Get Blob with a SAS token it signs."""
+
+    def __init__(self, az_tool, account, container, endpoint):
+        self.az_tool, self.account, self.container = az_tool, account, container
+        self.endpoint = endpoint
+        self.uri = "az://%s/%s/ckpt" % (account, container)
+        self.args = ["--az_create_container=1"]
+
+    def list(self):
+        pre = "%s/%s/ckpt/" % (self.account, self.container)
+        out = self.az_tool("list", pre).stdout
+        return {line.split(" ", 1)[1][len(pre):]: int(line.split(" ", 1)[0])
+                for line in out.splitlines()}
+
+    def get(self, rel):
+        sas = self.az_tool("sas", self.container, "r", "600").stdout.strip()
+        url = "%s/%s/ckpt/%s?%s" % (self.endpoint, self.container, rel, sas)
+        with urllib.request.urlopen(url, timeout=60) as r:
+            return r.read()
+
+
+@pytest.fixture(params=["file", "s3", "az"])
+def store(request, workdir):
+    if request.param == "file":
+        return LocalStore(os.path.join(workdir, "ckpt"))
+    if request.param == "s3":
+        return S3Store(request.getfixturevalue("bucket"))
+    from azurite import ACCOUNT
+    import uuid
+    server = request.getfixturevalue("azurite")
+    return AzStore(request.getfixturevalue("az_tool"), ACCOUNT, "c" + uuid.uuid4().hex[:12],
+                   server.endpoint)
+
+
+from test_s3 import bucket, gateway  # noqa: E402,F401 (fixtures, started only when used)
+from azurite import az_tool, azurite  # noqa: E402,F401
+
+
+class Unpickler(pickle.Unpickler):
+    """torch.save's data.pkl without torch: tensors become (storage class, key, numel)."""
+
+    def find_class(self, module, name):
+        if (module, name) == ("torch._utils", "_rebuild_tensor_v2"):
+            return lambda storage, offset, size, stride, grad, hooks: (storage, offset, size)
+        if module == "torch":
+            return name
+        if (module, name) == ("collections", "OrderedDict"):
+            return collections.OrderedDict
+        raise pickle.UnpicklingError("unexpected global %s.%s" % (module, name))
+
+    def persistent_load(self, pid):
+        return pid
+
+
+def zip_reads(blob):
+    """What torch.load reads of this file, from its own zip structure: the last 4096
+    bytes, the central directory, then each record from its local header to the next."""
+    eocd = blob.rfind(b"PK\x05\x06")
+    count, cd_size, cd_off = struct.unpack("<HII", blob[eocd + 10:eocd + 20])
+    with zipfile.ZipFile(io.BytesIO(blob)) as z:
+        offs = sorted(i.header_offset for i in z.infolist())
+    assert len(offs) == count
+    tail = min(4096, len(blob))
+    return ([(len(blob) - tail, tail), (cd_off, cd_size)] +
+            [(o, e - o) for o, e in zip(offs, offs[1:] + [cd_off])])
+
+
+def check_torch_zip(blob, size, ntensors):
+    """A torch.save file of exactly size bytes, every CRC right, data.pkl's tensors the
+    size of their records, the tensor data fio's payload (the 0x5a pattern)."""
+    assert len(blob) == size
+    with zipfile.ZipFile(io.BytesIO(blob)) as z:
+        assert z.testzip() is None
+        names = z.namelist()
+        assert names[:4] == ["archive/data.pkl", "archive/.format_version",
+                             "archive/.storage_alignment", "archive/byteorder"]
+        assert names[-2:] == ["archive/version", "archive/.data/serialization_id"]
+        assert z.read("archive/byteorder") == b"little"
+        state = Unpickler(io.BytesIO(z.read("archive/data.pkl"))).load()
+        assert len(state) == ntensors == len(names) - 6
+        for key, ((tag, storage, skey, loc, numel), offset, shape) in state.items():
+            info = z.getinfo("archive/data/" + skey)
+            assert (tag, loc, offset, shape) == ("storage", "cpu", 0, (numel,))
+            assert info.file_size == numel * ELEM[storage]
+            data = z.read(info)
+            assert data == b"\x5a" * len(data)
+            hdr = info.header_offset
+            name_len, extra_len = struct.unpack("<HH", blob[hdr + 26:hdr + 30])
+            assert (hdr + 30 + name_len + extra_len) % 64 == 0  # torch's alignment
+
+
+def trace(path, ranks):
+    """The engine's request trace (dlio_trace), one file per rank: {(op, path): [(offset,
+    length)]} in issue order, op W, R or S."""
+    rows = collections.defaultdict(list)
+    for r in range(ranks):
+        with open("%s.%d" % (path, r)) as f:
+            for line in f:
+                if line.startswith("#"):
+                    continue
+                ck, worker, op, opens, off, length, rel = line.split()
+                assert worker == "-1"
+                rows[(op[0].upper(), rel)].append((int(off), int(length)))
+    return rows
+
+
+@pytest.mark.parametrize("ranks,zero", [(1, 1), (2, 1), (1, 3), (2, 3)])
+def test_checkpoints_are_torch_save_files(workdir, store, ranks, zero):
+    nck = 2 if isinstance(store, LocalStore) else 1
+    yaml = workload(workdir, zero, nck, nck)
+    tr = os.path.join(workdir, "trace")
+    res = checkpoint(workdir, yaml, ranks, store.args + [
+        "--dlio_checkpoint_verify=1", "--dlio_trace=" + tr], uri=store.uri)
+    exp = {}
+    for k in range(1, nck + 1):
+        exp.update(expected(ranks, zero, k))
+    # names and sizes: the model's, whatever the zip framing
+    assert store.list() == {k: v[0] for k, v in exp.items()}
+    total = sum(v[0] for v in exp.values())
+    assert sum(j["write"]["io_bytes"] for j in res.jobs) == total
+    rows = trace(tr, ranks)
+    reads = 0
+    nrec = 0
+    for rel, (size, ntensors) in sorted(exp.items()):
+        blob = store.get(rel)
+        check_torch_zip(blob, size, ntensors)
+        # writes: the file once, in order, no write across a record or a tensor's data edge
+        w = rows[("W", rel)]
+        assert w[0][0] == 0 and all(a[0] + a[1] == b[0] for a, b in zip(w, w[1:]))
+        assert w[-1][0] + w[-1][1] == size
+        with zipfile.ZipFile(io.BytesIO(blob)) as z:
+            for i in z.infolist():
+                if i.filename.startswith("archive/data/"):
+                    hdr = i.header_offset
+                    nl, xl = struct.unpack("<HH", blob[hdr + 26:hdr + 30])
+                    start = hdr + 30 + nl + xl
+                    starts = [o for o, _ in w]
+                    assert hdr in starts and start in starts
+                    assert start + i.file_size in starts  # the data descriptor follows
+        # reads: torch.load's sequence, each record in one read
+        assert rows[("R", rel)] == zip_reads(blob), rel
+        reads += sum(n for _, n in zip_reads(blob))
+        nrec += ntensors + 6
+    assert sum(j["read"]["io_bytes"] for j in res.jobs) == reads
+    # every record's CRC-32 checked on load against the central directory
+    checked = sum(int(n) for n in re.findall(r"; (\d+) zip records CRC-checked", res.stdout))
+    assert checked == nrec
+    # the summary: DLIO's checkpoint size (GiB of computed tensors over all ranks),
+    # duration and GB/s, for saves and loads
+    gib = sum(v[0] for v in expected(ranks, zero).values()) / 2**30
+    for what in ("save", "load"):
+        m = re.search(r"\[METRIC\] rank 0 %s_checkpoint: %d checkpoints of ([0-9.]+) GiB .*"
+                      r"duration mean ([0-9.]+) s .* throughput mean ([0-9.]+) GB/s"
+                      % (what, nck), res.stdout)
+        assert m, res.stdout
+        assert m.group(1) == "%.4f" % gib and float(m.group(2)) > 0 and float(m.group(3)) > 0
+    assert "saved checkpoint %d" % nck in res.stdout and "loaded checkpoint %d" % nck in res.stdout
+
+
+def test_a_damaged_checkpoint_fails_its_load(workdir):
+    yaml = workload(workdir, 1, 1, 0)
+    checkpoint(workdir, yaml, 1)
+    path = os.path.join(workdir, "ckpt", "global_epoch1_step1", "model_0_model_states.pt")
+    with zipfile.ZipFile(path) as z:
+        info = z.getinfo("archive/data/3")
+    with open(path, "r+b") as f:
+        blob = f.read()
+        nl, xl = struct.unpack("<HH", blob[info.header_offset + 26:info.header_offset + 30])
+        f.seek(info.header_offset + 30 + nl + xl + 5)
+        f.write(b"\x00")
+    yaml = workload(workdir, 1, 0, 1)
+    res = checkpoint(workdir, yaml, 1)  # torch.load checks no CRC: nor does the default
+    res = checkpoint(workdir, yaml, 1, ["--dlio_checkpoint_verify=1"], expect_error=True)
+    assert re.search(r"model_0_model_states.pt: record archive/data/3: CRC-32 [0-9a-f]{8} of "
+                     r"the bytes read, [0-9a-f]{8} in the central directory", res.stderr)
+    # a file that is not a zip at all: said so, naming the file
+    with open(path, "r+b") as f:
+        f.seek(blob.rfind(b"PK\x05\x06"))
+        f.write(b"\0" * 4)
+    res = checkpoint(workdir, yaml, 1, expect_error=True)
+    assert re.search(r"model_0_model_states.pt: no zip end of central directory record in the "
+                     r"last 4096 bytes: not a torch.save file", res.stderr)
 
 
 def test_fsync_is_a_choice(workdir):

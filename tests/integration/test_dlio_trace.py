@@ -261,12 +261,12 @@ train:
         assert "rank %d epoch 2: 20 steps" % r in res.stdout
 
 
-def test_trace_only_for_training(workdir):
+def test_trace_not_for_generation(workdir):
     res = run(["--uri=file://" + workdir, "--dlio_phase=generate",
                "--dlio_workload=" + write_yaml(workdir, "dataset:\n  format: npz\n"),
                "--rw=write", "--dlio_trace=" + os.path.join(workdir, "t")],
               expect_error=True)
-    assert "dlio_trace" in res.stderr and "only the train phase" in res.stderr
+    assert "dlio_trace" in res.stderr and "only the train and checkpoint phases" in res.stderr
 
 
 # ---------------------------------------------------------------------------------------

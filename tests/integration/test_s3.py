@@ -400,6 +400,7 @@ def test_dlio_checkpoints_on_s3(bucket, tmp_path):
                  "--dlio_phase=checkpoint", "--dlio_workload=" + yaml, "--dlio_ranks=2",
                  "--numjobs=2", "--iodepth=4", "--dlio_write_size=1m"])
     written, read = io_bytes(res, "write"), io_bytes(res, "read")
-    assert written == read > 0
+    # torch.load reads every byte, the tail and the central directory twice
+    assert 0 < written < read < written + 4 * 8192  # 4 files
     res = s3run(["--uri=s3://%s/ckpt/global_epoch1_step1/" % bucket, "--rw=read", "--bs=1m"])
     assert engine_lines(res, "4 objects, %d bytes" % written)  # 2 ranks x (model, optim)

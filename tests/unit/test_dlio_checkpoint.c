@@ -5,6 +5,7 @@
 
 #include "dlio/checkpoint.h"
 #include "dlio/config.h"
+#include "dlio/ptzip.h"
 
 static struct dlio_config cfg;
 static struct dlio_ckpt ck;
@@ -25,6 +26,41 @@ static void init(int64_t comm)
 {
 	if (dlio_ckpt_init(&ck, &cfg, comm, err, sizeof(err)))
 		fail_msg("%s", err);
+}
+
+/* A file's tensors add up to its bytes, and torch.save's zip of them is exactly that
+ * size: records back to back from 0, 64-byte aligned data, zip64 past 4 GiB. */
+static void check_zip(const struct dlio_ckpt_file *f)
+{
+	int64_t n = dlio_ckpt_file_tensors(&ck, f, NULL, 0), sum = 0, i, off = 0;
+	struct dlio_ckpt_tensor *t = calloc((size_t)n + 1, sizeof(*t));
+	struct dlio_ptz z;
+
+	assert_non_null(t);
+	assert_int_equal(dlio_ckpt_file_tensors(&ck, f, t, n), n);
+	for (i = 0; i < n; i++)
+		sum += t[i].bytes;
+	assert_int_equal(sum, f->bytes);
+	assert_int_equal(dlio_ptz_plan(&z, f->bytes, t, n, 7), 0);
+	assert_int_equal(z.ntensor, n);
+	for (i = 0; i < z.nrec; i++) {
+		const struct dlio_ptz_rec *r = &z.rec[i];
+
+		assert_int_equal(r->off, off);
+		assert_int_equal(r->data % 64, 0);
+		if (r->tensor >= 0) {
+			assert_true(r->len <= t[r->tensor].bytes);
+			assert_int_equal(r->len % dlio_dtype_bytes(t[r->tensor].dtype), 0);
+			assert_int_equal(r->desc, r->off >= 0xffffffffLL || r->len >= 0xffffffffLL ?
+							  24 : 16);
+		}
+		off = r->data + r->len + r->desc;
+	}
+	assert_int_equal(z.cdir_off, off);
+	assert_true(z.comment < 64 + 8); /* shifted padding, part of an element */
+	assert_int_equal(z.zip64_end, f->bytes > 0xffffffffLL);
+	free(t);
+	dlio_ptz_free(&z);
 }
 
 /* "rank 0: a=1; b=2" against the layout */
@@ -48,6 +84,7 @@ static void check_rank_line(const char *line)
 		if (strcmp(f.name, name) || f.bytes != bytes)
 			fail_msg("rank %lld file %d: got %s=%lld want %s=%lld", rank, i, f.name,
 				 (long long)f.bytes, name, bytes);
+		check_zip(&f);
 		i++;
 		if (*p != ';')
 			break;
@@ -300,10 +337,112 @@ static void test_zero0_and_s3(void **state)
 	assert_int_equal(ck.mech, DLIO_MECH_PT_S3_SAVE);
 }
 
+/* Write a small checkpoint file through the plan into memory, then read it back as
+ * torch.load does: end record in the last 4096 bytes, central directory, records. */
+static void test_zip_round_trip(void **state)
+{
+	const struct dlio_ckpt_tensor t[] = { { 1 << 20, DLIO_DT_FP16 }, { 6, DLIO_DT_FP16 },
+					      { 300000, DLIO_DT_FP32 } };
+	int64_t size = (1 << 20) + 6 + 300000, off = 0, len, cdo, cdl, cnt, n, i;
+	uint8_t *file = malloc((size_t)size);
+	struct dlio_ptz_span *sp;
+	struct dlio_ptz z;
+	const uint8_t *src;
+
+	(void)state;
+	assert_int_equal(dlio_ptz_plan(&z, size, t, 3, 1), 0);
+	while ((len = dlio_ptz_piece(&z, off, 65536, &src)) > 0) {
+		if (src) {
+			memcpy(file + off, src, (size_t)len);
+		} else {
+			memset(file + off, (int)(off & 0xff), (size_t)len);
+			assert_int_equal(dlio_ptz_account(&z, off, file + off, len), 0);
+		}
+		off += len;
+	}
+	assert_int_equal(len, 0);
+	assert_int_equal(off, size);
+	assert_int_equal(dlio_ptz_parse_end(file + size - 4096, 4096, size, &cdo, &cdl, &cnt, err,
+					    sizeof(err)),
+			 0);
+	assert_int_equal(cdo, z.cdir_off);
+	assert_int_equal(cnt, z.nrec);
+	n = dlio_ptz_parse_cdir(file + cdo, cdl, cdo, cnt, &sp, err, sizeof(err));
+	assert_int_equal(n, z.nrec);
+	for (i = 0; i < n; i++) {
+		assert_int_equal(sp[i].off, z.rec[i].off);
+		assert_int_equal(sp[i].data_len, z.rec[i].len);
+		assert_int_equal(sp[i].crc, z.rec[i].crc);
+		assert_int_equal(sp[i].trail, z.rec[i].desc);
+		assert_int_equal(dlio_ptz_local_len(file + sp[i].off, sp[i].len),
+				 z.rec[i].data - z.rec[i].off);
+	}
+	assert_string_equal(sp[4].name, "archive/data/0");
+	free(sp);
+	/* a damaged end record or directory is an error, not a guess */
+	file[size - 22 - z.comment] ^= 1;
+	assert_int_equal(dlio_ptz_parse_end(file + size - 4096, 4096, size, &cdo, &cdl, &cnt, err,
+					    sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, "not a torch.save file"));
+	file[cdo] ^= 1;
+	assert_int_equal(dlio_ptz_parse_cdir(file + cdo, cdl, cdo, cnt, &sp, err, sizeof(err)),
+			 -EINVAL);
+	/* a file smaller than the framing is not a zip */
+	dlio_ptz_free(&z);
+	assert_int_equal(dlio_ptz_plan(&z, 1000, (const struct dlio_ckpt_tensor[]){ { 1000,
+									       DLIO_DT_INT8 } },
+				       1, 1),
+			 -ENOSPC);
+	free(file);
+}
+
+/* Past 4 GiB: zip64 extras, descriptors and end records that readers find. */
+static void test_zip64_directory(void **state)
+{
+	const struct dlio_ckpt_tensor t[] = { { 3LL << 30, DLIO_DT_FP32 },
+					      { 5LL << 30, DLIO_DT_FP32 },
+					      { 1LL << 20, DLIO_DT_FP32 } };
+	int64_t size = (8LL << 30) + (1 << 20), len, cdo, cdl, cnt, n, i;
+	struct dlio_ptz_span *sp;
+	struct dlio_ptz z;
+	const uint8_t *src;
+	uint8_t *tail;
+
+	(void)state;
+	assert_int_equal(dlio_ptz_plan(&z, size, t, 3, 1), 0);
+	assert_true(z.zip64_end);
+	for (i = 0; i < z.ntensor; i++) /* stand in for streaming 8 GiB */
+		z.rec[z.first_tensor + i].crc_len = z.rec[z.first_tensor + i].len;
+	assert_int_equal(z.rec[z.first_tensor + 1].desc, 24); /* 5 GiB */
+	assert_int_equal(z.rec[z.first_tensor + 2].desc, 24); /* past 4 GiB */
+	len = dlio_ptz_piece(&z, z.tail_off, 1 << 20, &src);
+	assert_int_equal(len, size - z.tail_off);
+	tail = malloc((size_t)len);
+	memcpy(tail, src, (size_t)len);
+	assert_int_equal(dlio_ptz_parse_end(tail + len - 4096, 4096, size, &cdo, &cdl, &cnt, err,
+					    sizeof(err)),
+			 0);
+	assert_int_equal(cdo, z.cdir_off);
+	assert_true(cdo > 0xffffffffLL);
+	n = dlio_ptz_parse_cdir(tail + (cdo - z.tail_off), cdl, cdo, cnt, &sp, err, sizeof(err));
+	assert_int_equal(n, z.nrec);
+	for (i = 0; i < n; i++) {
+		assert_int_equal(sp[i].off, z.rec[i].off);
+		assert_int_equal(sp[i].data_len, z.rec[i].len);
+		assert_int_equal(sp[i].trail, z.rec[i].desc);
+	}
+	free(sp);
+	free(tail);
+	dlio_ptz_free(&z);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_layouts_file),
+		cmocka_unit_test(test_zip_round_trip),
+		cmocka_unit_test(test_zip64_directory),
 		cmocka_unit_test(test_workloads_md_totals),
 		cmocka_unit_test(test_unet3d_only_rank0_model_tensor),
 		cmocka_unit_test(test_megatron_legacy_lists),
