@@ -1,4 +1,6 @@
 #include "dlio/gen.h"
+
+#include "dlio/crc32.h"
 #include "dlio/hdf5.h"
 #include "dlio/reads.h"
 
@@ -826,9 +828,9 @@ int dlio_gen_fill(const struct dlio_geom *g, struct dlio_gen_file *f, uint64_t o
 				if (f->format == DLIO_FMT_TFRECORD)
 					f->crc = dlio_crc32c(f->crc, p, (size_t)(z - c));
 				else if (s.crc_into == 1)
-					f->crc = (uint32_t)crc32(f->crc, p, (uInt)(z - c));
+					f->crc = dlio_crc32(f->crc, p, (size_t)(z - c));
 				else
-					f->crc2 = (uint32_t)crc32(f->crc2, p, (uInt)(z - c));
+					f->crc2 = dlio_crc32(f->crc2, p, (size_t)(z - c));
 			}
 		}
 		if (s.ends_record && z == s.end)

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "dlio/checkpoint.h"
+#include "dlio/crc32.h"
 #include "dlio/config.h"
 #include "dlio/gen.h"
 #include "dlio/geometry.h"
@@ -1470,7 +1471,7 @@ static void ck_verify_piece(struct thread_data *td, struct ckpt_run *c, struct c
 		/* this piece's share of [hl, end): the descriptor after the data is not hashed */
 		int64_t hi = at + q->len < end ? at + q->len : end;
 
-		v->crc[q->piece] = (uint32_t)crc32_z(0, buf + from,
+		v->crc[q->piece] = dlio_crc32(0, buf + from,
 						     (size_t)(hi > at + from ? hi - at - from : 0));
 	}
 	if (++v->done < v->pieces)

@@ -5,6 +5,7 @@
 
 #include "dlio/checkpoint.h"
 #include "dlio/config.h"
+#include "dlio/crc32.h"
 #include "dlio/ptzip.h"
 
 static struct dlio_config cfg;
@@ -437,11 +438,33 @@ static void test_zip64_directory(void **state)
 	dlio_ptz_free(&z);
 }
 
+/* The folding CRC-32 is zlib's for every length and alignment, and chains. */
+static void test_crc32_matches_zlib(void **state)
+{
+	size_t n = 70000, len, off;
+	uint8_t *b = malloc(n);
+	uint32_t seed = 12345;
+
+	(void)state;
+	for (size_t i = 0; i < n; i++) {
+		seed = seed * 1103515245u + 12345u;
+		b[i] = (uint8_t)(seed >> 16);
+	}
+	for (off = 0; off < 17; off++)
+		for (len = 0; len + off <= n; len = len < 300 ? len + 1 : len * 3 + 7)
+			assert_int_equal(dlio_crc32(0, b + off, len), dlio_crc32_soft(0, b + off, len));
+	assert_int_equal(dlio_crc32(dlio_crc32(0, b, 1000), b + 1000, n - 1000),
+			 dlio_crc32_soft(0, b, n));
+	assert_int_equal(dlio_crc32(0, "123456789", 9), 0xcbf43926u);
+	free(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_layouts_file),
 		cmocka_unit_test(test_zip_round_trip),
+		cmocka_unit_test(test_crc32_matches_zlib),
 		cmocka_unit_test(test_zip64_directory),
 		cmocka_unit_test(test_workloads_md_totals),
 		cmocka_unit_test(test_unet3d_only_rank0_model_tensor),
