@@ -118,7 +118,6 @@ struct ckpt_run {
 	struct ck_req *req;   /* per slot */
 	bool verify;
 	int64_t verified;     /* records CRC-checked in the current checkpoint */
-	int64_t framing;      /* zip bytes taken from this rank's tensors, per checkpoint */
 	unsigned int inflight;
 	double t_start;
 	int64_t bytes;	      /* of the current checkpoint, this rank */
@@ -150,6 +149,11 @@ struct dlio_shared {
 	int64_t steps[MAX_LOCAL_RANKS];
 	int64_t finished;
 	struct rank_result res[MAX_LOCAL_RANKS];
+	/* checkpoint-only: per save (0) and load (1), the slowest rank's duration of each
+	 * checkpoint, as the bits of a non-negative double (they order as integers) */
+	int64_t ck_slowest[2][MAX_CHECKPOINTS];
+	int64_t ck_count[2];
+	int64_t ck_finished;
 };
 
 static struct dlio_shared *setup_shared; /* of the job whose clones are being set up */
@@ -1094,8 +1098,6 @@ static int ck_open(struct thread_data *td, struct fiodlio_job *job, struct fiodl
 			return ret;
 		}
 		st->zip = !ret;
-		if (st->zip && c->writing && c->index == 1)
-			c->framing += st->ptz.shrunk;
 		if (st->zip && c->writing && c->index == 1 && file == 0)
 			log_info("fio-dlio: %s: rank %lld writes checkpoint files as torch.save "
 				 "zips: %s has %lld tensor records; %lld bytes of zip framing come "
@@ -1528,6 +1530,61 @@ static void ck_done(struct thread_data *td, struct fiodlio_job *job, struct fiod
 	if (st->all_issued && st != c->cur && !st->inflight)
 		ck_close(td, job, st);
 	ck_checkpoint_done(td, d);
+}
+
+static void store_max(int64_t *slot, double v)
+{
+	int64_t bits, old;
+
+	memcpy(&bits, &v, sizeof(bits));
+	old = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+	while (old < bits &&
+	       !__atomic_compare_exchange_n(slot, &old, bits, false, __ATOMIC_ACQ_REL,
+					    __ATOMIC_ACQUIRE))
+		;
+}
+
+/* The job's ranks on this host as one run (MLPerf Storage's checkpoint metric): each
+ * checkpoint takes as long as its slowest rank; throughput is DLIO's checkpoint size
+ * over that; both averaged over the checkpoints.  Printed by the last rank to finish. */
+static void ck_report_run(struct thread_data *td, struct fiodlio_dlio *d)
+{
+	struct dlio_shared *sh = d->shared;
+	struct ckpt_run *c = d->run;
+	static const char *const what[2] = { "save", "load" };
+	char part[2][200];
+
+	if (!sh)
+		return;
+	for (int w = 0; w < 2; w++) {
+		for (int64_t i = 0; i < c->ndur[w]; i++)
+			store_max(&sh->ck_slowest[w][i], c->dur[w][i]);
+		store_max(&sh->ck_count[w], (double)c->ndur[w]);
+	}
+	if (__atomic_add_fetch(&sh->ck_finished, 1, __ATOMIC_ACQ_REL) != sh->nlocal || td->error)
+		return;
+	for (int w = 0; w < 2; w++) {
+		double n, sum = 0, tsum = 0, v;
+		int64_t bits = __atomic_load_n(&sh->ck_count[w], __ATOMIC_ACQUIRE);
+
+		memcpy(&n, &bits, sizeof(n));
+		part[w][0] = '\0';
+		for (int64_t i = 0; i < (int64_t)n; i++) {
+			bits = __atomic_load_n(&sh->ck_slowest[w][i], __ATOMIC_ACQUIRE);
+			memcpy(&v, &bits, sizeof(v));
+			sum += v;
+			tsum += v > 0 ? ckpt_gib(d) / v : 0;
+		}
+		if (n > 0)
+			snprintf(part[w], sizeof(part[w]),
+				 "; %s: %.0f checkpoints, duration (slowest rank) mean %.3f s, "
+				 "throughput mean %.4f GB/s",
+				 what[w], n, sum / n, tsum / n);
+	}
+	log_info("fio-dlio: %s: [METRIC] checkpoint run, ranks %lld..%lld: checkpoint size "
+		 "%.4f GiB%s%s\n",
+		 td->o.name, (long long)sh->base, (long long)(sh->base + sh->nlocal - 1),
+		 ckpt_gib(d), part[0], part[1]);
 }
 
 static void ck_report(struct thread_data *td, struct fiodlio_dlio *d)
@@ -2000,6 +2057,7 @@ void fiodlio_dlio_cleanup(struct thread_data *td, struct fiodlio_job *job)
 		struct ckpt_run *c = d->run;
 
 		ck_report(td, d);
+		ck_report_run(td, d);
 		for (unsigned int i = 0; i < d->nio_u; i++) {
 			struct ck_stream *st = c->by_slot[i];
 

@@ -326,6 +326,20 @@ def test_checkpoints_are_torch_save_files(workdir, store, ranks, zero):
         assert m, res.stdout
         assert m.group(1) == "%.4f" % gib and float(m.group(2)) > 0 and float(m.group(3)) > 0
     assert "saved checkpoint %d" % nck in res.stdout and "loaded checkpoint %d" % nck in res.stdout
+    # the run as MLPerf counts it: each checkpoint as slow as its slowest rank
+    for what, verb in (("save", "saved"), ("load", "loaded")):
+        per = collections.defaultdict(list)
+        for k, gbs in re.findall(r"rank \d+ %s checkpoint (\d+) \(.*, ([0-9.]+) GB/s" % verb,
+                                 res.stdout):
+            per[int(k)].append(float(gbs))
+        assert sorted(per) == list(range(1, nck + 1)) and all(len(v) == ranks
+                                                               for v in per.values())
+        m = re.search(r"\[METRIC\] checkpoint run, ranks 0\.\.%d: checkpoint size %.4f GiB.*"
+                      r"%s: %d checkpoints, duration \(slowest rank\) mean [0-9.]+ s, "
+                      r"throughput mean ([0-9.]+) GB/s" % (ranks - 1, gib, what, nck),
+                      res.stdout)
+        assert m, res.stdout
+        assert abs(float(m.group(1)) - sum(min(v) for v in per.values()) / nck) < 2e-4
 
 
 def test_a_damaged_checkpoint_fails_its_load(workdir):
