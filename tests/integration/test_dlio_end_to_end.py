@@ -82,5 +82,8 @@ def test_checkpoint_workload(workdir):
     read = sum(j["read"]["io_bytes"] for j in data["jobs"])
     on_disk = sum(os.path.getsize(os.path.join(d, f))
                   for d, _, fs in os.walk(os.path.join(workdir, "ckpt")) for f in fs)
-    assert written == read == on_disk > 0
+    assert written == on_disk > 0
+    # torch.load reads each file once, plus its last 4096 bytes and central directory again
+    nfiles = sum(len(fs) for _, _, fs in os.walk(os.path.join(workdir, "ckpt")))
+    assert on_disk < read < on_disk + nfiles * 8192
     assert out.count("save_checkpoint: 1 checkpoints") == 8
