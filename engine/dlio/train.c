@@ -384,8 +384,6 @@ static int ck_step(struct dlio_train *t, struct dlio_train_req *r)
 	if (t->ck_size < 0 || t->ck_off >= t->ck_size)
 		return 0; /* done, or the file's last piece is in flight */
 	len = t->ck_size - t->ck_off < t->ck_chunk ? t->ck_size - t->ck_off : t->ck_chunk;
-	if (t->ck_off + len >= t->ck_size && t->ck_inflight)
-		return 0;
 	r->worker = -1;
 	r->write = 1;
 	r->ck_file = t->ck_file;
@@ -395,6 +393,23 @@ static int ck_step(struct dlio_train *t, struct dlio_train_req *r)
 	r->ck_size = t->ck_size;
 	r->open = t->ck_off == 0;
 	r->offset = t->ck_off;
+	if (t->ck_piece && (!t->ck_inflight || t->ck_off + len < t->ck_size)) {
+		/* (asked only when the piece may go out: the caller plans at the first) */
+		len = t->ck_piece(t->ck_piece_arg, r, len, t->err, sizeof(t->err));
+		if (len <= 0 || t->ck_off + len > t->ck_size) {
+			if (len > 0)
+				snprintf(t->err, sizeof(t->err),
+					 "checkpoint write of %lld bytes at %lld past the file's %lld",
+					 (long long)len, (long long)t->ck_off,
+					 (long long)t->ck_size);
+			t->state = DLIO_TS_DONE;
+			return -1;
+		}
+	}
+	if (t->ck_off + len >= t->ck_size && t->ck_inflight) {
+		memset(r, 0, sizeof(*r)); /* the workers' reads may go on */
+		return 0;
+	}
 	r->len = len;
 	r->last = t->ck_off + len >= t->ck_size;
 	t->ck_off += len;
@@ -798,8 +813,12 @@ int dlio_train_next(struct dlio_train *t, double now, struct dlio_train_req *r)
 	if (t->state == DLIO_TS_DONE)
 		return t->err[0] ? -EIO : DLIO_TRAIN_DONE;
 	memset(r, 0, sizeof(*r));
-	if (t->state == DLIO_TS_CKPT && ck_step(t, r))
-		return 1;
+	if (t->state == DLIO_TS_CKPT) {
+		int ret = ck_step(t, r);
+
+		if (ret)
+			return ret < 0 ? -EIO : 1;
+	}
 	for (int64_t i = 0; i < t->nworkers; i++) {
 		struct dlio_train_worker *w = &t->w[i];
 		struct dlio_read rd;

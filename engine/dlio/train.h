@@ -139,6 +139,12 @@ struct dlio_train {
 	/* checkpoints during training (SPEC 9.2); ck NULL: none */
 	const struct dlio_ckpt *ck;
 	int64_t ck_chunk;
+	/* the caller's cut of a checkpoint file into writes (torch.save's zip streams): the
+	 * length of the write at r->offset (r is filled but for len and last), at most cap
+	 * bytes, or < 0 with err set; NULL: cap-byte pieces */
+	int64_t (*ck_piece)(void *arg, const struct dlio_train_req *r, int64_t cap, char *err,
+			    size_t errlen);
+	void *ck_piece_arg;
 	enum dlio_train_state ck_resume; /* the state after the save */
 	int64_t ck_nfiles, ck_file, ck_part, ck_off, ck_size, ck_inflight;
 	int64_t ck_epoch, ck_step, ck_count;

@@ -158,6 +158,9 @@ struct dlio_shared {
 
 static struct dlio_shared *setup_shared; /* of the job whose clones are being set up */
 
+static int64_t train_ck_piece(void *arg, const struct dlio_train_req *r, int64_t cap, char *err,
+			      size_t errlen);
+
 struct fiodlio_dlio {
 	struct dlio_config *cfg;
 	struct dlio_geom geom;
@@ -177,6 +180,8 @@ struct fiodlio_dlio {
 	int64_t short_reads;
 	bool missing_reported;
 	struct worker_file ckf; /* the checkpoint file being written during training */
+	struct dlio_ptz ckz;	/* its torch.save layout (pt_save), when ckz_on */
+	bool ckz_on;
 	bool train_ckpt;
 	FILE *trace; /* dlio_trace: this rank's requests, as issued */
 
@@ -569,6 +574,8 @@ int fiodlio_dlio_init(struct thread_data *td, struct fiodlio_job *job)
 			d->train.ck = &d->ck;
 			d->train.ck_nfiles = dlio_ckpt_rank_nfiles(&d->ck, d->rank);
 			d->train.ck_chunk = (int64_t)d->write_size;
+			d->train.ck_piece = train_ck_piece;
+			d->train.ck_piece_arg = td;
 		}
 		d->wfile = calloc((size_t)DLIO_TRAIN_MAX_WORKERS, sizeof(*d->wfile));
 		if (!d->wfile)
@@ -845,13 +852,29 @@ static int train_ckpt_prep(struct thread_data *td, struct fiodlio_job *job, stru
 {
 	struct storage_req *req = io_u->engine_data;
 
+	const uint8_t *src = NULL;
+
 	if (r->open && ckf_open(td, job, d, r))
 		return 1;
 	io_u->ddir = DDIR_WRITE;
 	io_u->offset = (unsigned long long)r->offset;
 	io_u->buflen = (unsigned long long)r->len;
 	io_u->xfer_buflen = io_u->buflen;
-	io_u->xfer_buf = io_u->buf;
+	/* as the checkpoint benchmark: zip framing from the plan, tensor data from fio's
+	 * buffer, its CRC-32 folded in as it goes out (train_ck_piece cut the pieces) */
+	if (d->ckz_on && dlio_ptz_piece(&d->ckz, r->offset, r->len, &src) != r->len) {
+		log_err("fio-dlio: %s: internal: checkpoint zip piece at %lld\n", td->o.name,
+			(long long)r->offset);
+		td_verror(td, EIO, "dlio checkpoint write");
+		return 1;
+	}
+	io_u->xfer_buf = src ? (void *)src : io_u->buf;
+	if (d->ckz_on && !src && dlio_ptz_account(&d->ckz, r->offset, io_u->xfer_buf, r->len)) {
+		log_err("fio-dlio: %s: internal: checkpoint tensor bytes at %lld out of order\n",
+			td->o.name, (long long)r->offset);
+		td_verror(td, EIO, "dlio checkpoint write");
+		return 1;
+	}
 	req->op = STORAGE_WRITE;
 	req->file = d->ckf.sf;
 	req->offset = (uint64_t)r->offset;
@@ -1062,6 +1085,63 @@ static int ck_zip_plan(const struct fiodlio_dlio *d, const struct dlio_ckpt_file
 	return ret;
 }
 
+static void ck_zip_log(struct thread_data *td, const struct fiodlio_dlio *d, const char *rel,
+		       const struct dlio_ptz *z)
+{
+	log_info("fio-dlio: %s: rank %lld writes checkpoint files as torch.save zips: %s has "
+		 "%lld tensor records; %lld bytes of zip framing come out of its last tensors, so "
+		 "the file is the model's %lld bytes\n",
+		 td->o.name, (long long)d->rank, rel, (long long)z->ntensor, (long long)z->shrunk,
+		 (long long)z->size);
+}
+
+/* dlio_train's cut of a checkpoint taken during training: the file's torch.save plan at
+ * its first piece (the previous file is then complete), then the plan's write streams,
+ * as the checkpoint benchmark writes them; tf_save and small files in cap pieces. */
+static int64_t train_ck_piece(void *arg, const struct dlio_train_req *r, int64_t cap, char *err,
+			      size_t errlen)
+{
+	struct thread_data *td = arg;
+	struct fiodlio_job *job = td->io_ops_data;
+	struct fiodlio_dlio *d = job->dlio;
+	const uint8_t *src;
+	int64_t len;
+
+	if (r->offset == 0) {
+		struct dlio_ckpt_file f;
+		int ret;
+
+		if (d->ckz_on)
+			dlio_ptz_free(&d->ckz);
+		d->ckz_on = false;
+		ret = dlio_ckpt_rank_file(&d->ck, d->rank, r->ck_file, &f);
+		if (!ret)
+			ret = ck_zip_plan(d, &f, &d->ckz,
+					  (uint64_t)(d->rank << 32 | r->ck_file << 16) ^
+						  (uint64_t)(r->ck_epoch << 40 | r->ck_step));
+		if (ret && ret != -ENOSPC) {
+			snprintf(err, errlen, "checkpoint file %lld: torch.save layout: %s",
+				 (long long)r->ck_file, strerror(-ret));
+			return ret;
+		}
+		d->ckz_on = !ret;
+		if (d->ckz_on && r->ck_file == 0 && d->train.ck_count == 0) {
+			char path[600];
+
+			if (dlio_ckpt_file_path(&d->ck, r->ck_epoch, r->ck_step, &f, (int)r->ck_part,
+						path, sizeof(path)) >= 0)
+				ck_zip_log(td, d, ckpt_rel(d, path), &d->ckz);
+		}
+	}
+	if (!d->ckz_on)
+		return cap;
+	len = dlio_ptz_piece(&d->ckz, r->offset, cap, &src);
+	if (len <= 0)
+		snprintf(err, errlen, "internal: checkpoint zip piece at %lld: %lld",
+			 (long long)r->offset, (long long)len);
+	return len;
+}
+
 static int ck_open(struct thread_data *td, struct fiodlio_job *job, struct fiodlio_dlio *d,
 		   struct ckpt_run *c, struct ck_stream **out)
 {
@@ -1099,11 +1179,7 @@ static int ck_open(struct thread_data *td, struct fiodlio_job *job, struct fiodl
 		}
 		st->zip = !ret;
 		if (st->zip && c->writing && c->index == 1 && file == 0)
-			log_info("fio-dlio: %s: rank %lld writes checkpoint files as torch.save "
-				 "zips: %s has %lld tensor records; %lld bytes of zip framing come "
-				 "out of its last tensors, so the file is the model's %lld bytes\n",
-				 td->o.name, (long long)d->rank, st->rel, (long long)st->ptz.ntensor,
-				 (long long)st->ptz.shrunk, (long long)st->size);
+			ck_zip_log(td, d, st->rel, &st->ptz);
 		if (st->zip && !c->writing) {
 			/* reads follow the file's own directory, as torch.load's */
 			dlio_ptz_free(&st->ptz);
@@ -2045,6 +2121,9 @@ void fiodlio_dlio_cleanup(struct thread_data *td, struct fiodlio_job *job)
 		free(d->wfile);
 		free(d->treq);
 		free(d->tstate);
+		if (d->ckz_on)
+			dlio_ptz_free(&d->ckz);
+		d->ckz_on = false;
 		dlio_train_free(&d->train);
 	}
 	if (d->trace && fclose(d->trace)) {

@@ -302,3 +302,31 @@ def tfrecord_shard(file_list, comm, rank):
 
 def chunks(size, chunk):
     return [(o, min(chunk, size - o)) for o in range(0, size, chunk)]
+
+
+def torch_zip_pieces(blob, chunk):
+    """The writes a torch.save file of a checkpoint is made of, read back from the file
+    itself: each stream (the leading small records; per tensor record its local header,
+    its data, its data descriptor; the trailing records with the central directory) in
+    pieces of at most chunk bytes, none across a stream's edge.  Checks every CRC-32."""
+    import io
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(blob)) as z:
+        assert z.testzip() is None
+        recs = sorted(z.infolist(), key=lambda i: i.header_offset)
+    tensors = [i for i in recs if i.filename.startswith("archive/data/")]
+    assert tensors, "no tensor records"
+    edges = [0]
+    for i in tensors:
+        hdr = i.header_offset
+        nl, xl = struct.unpack("<HH", blob[hdr + 26:hdr + 30])
+        data = hdr + 30 + nl + xl
+        edges += [hdr, data, data + i.file_size]
+    tail = [i for i in recs if i.header_offset > tensors[-1].header_offset][0].header_offset
+    edges += [tail, len(blob)]
+    out = []
+    for a, b in zip(edges, edges[1:]):
+        assert a <= b, edges  # (a tensor the framing took whole has no data)
+        out += [(a + o, n) for o, n in chunks(b - a, chunk)]
+    return out

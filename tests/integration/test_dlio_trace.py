@@ -18,7 +18,9 @@ which stream takes a file when a stream finishes one also follows timing: there 
 file's reads are compared exactly, each stream must read whole files in shard order, and
 the streams together must read every file of the shard once per epoch."""
 import collections
+import io
 import os
+import zipfile
 
 import pytest
 
@@ -364,17 +366,19 @@ def add_pass(want, epoch, split, reqs):
         want.setdefault((epoch, split, w), []).append((k, req))
 
 
-def check_saves(recs, label, rank, ranks, model, ext, saves):
+def check_saves(recs, label, rank, ranks, model, ext, saves, ckdir):
     """saves: [(epoch, folder step, B, A)]: the save's writes are the rank's files of
     that folder (DLIO's names and tensor bytes), each written whole in CK_CHUNK pieces
-    (dlio_write_size) and before the next one starts (in which order the SPEC does not
+    (dlio_write_size; pt files too small for torch.save's framing) or, as torch.save
+    zips, in the zip's streams read back from the file under ckdir (CRCs right), and
+    before the next one starts (in which order the SPEC does not
     say, so that is not compared); batches 0..B-1 of the epoch's training were read
     before its first write, and batch A on (None: the loader asks for nothing more in
     the epoch), the evaluation of the epoch and the later epochs after its last write
     (see above).  Nothing else is written."""
     files = oracle.checkpoint_files(rank, ranks, model, ext)
     writes = [(i, r) for i, r in enumerate(recs) if r[2] == "write"]
-    seen = 0
+    seen = zips = 0
     for epoch, step, before, after in saves:
         folder = "global_epoch%d_step%d/" % (epoch, step)
         mine = [(i, r) for i, r in writes if r[6].startswith(folder)]
@@ -389,8 +393,14 @@ def check_saves(recs, label, rank, ranks, model, ext, saves):
             "rank %d: %s holds %s" % (rank, folder, [p for p, _ in runs])
         for path, seq in runs:
             size = files[path[len(folder):]]
-            assert seq == [(1 if off == 0 else 0, off, n)
-                           for off, n in oracle.chunks(size, CK_CHUNK)], path
+            with open(os.path.join(ckdir, path), "rb") as f:
+                blob = f.read()
+            assert len(blob) == size, path
+            pieces = oracle.chunks(size, CK_CHUNK)
+            if ext == "pt" and zipfile.is_zipfile(io.BytesIO(blob)):
+                pieces = oracle.torch_zip_pieces(blob, CK_CHUNK)
+                zips += 1
+            assert seq == [(1 if off == 0 else 0, off, n) for off, n in pieces], path
         if not mine:
             continue
         first, last = mine[0][0], mine[-1][0]
@@ -403,6 +413,8 @@ def check_saves(recs, label, rank, ranks, model, ext, saves):
                 assert i > last, "%s batch %d of epoch %d read before %s was saved" % (
                     split, batch, e, folder)
     assert seen == len(writes), "writes outside the expected checkpoints"
+    # pt_save: the model's files are torch.save zips, tf_save's are not
+    assert (zips > 0) == (ext == "pt" and seen > 0), (ext, zips)
 
 
 def tiny_transformer(zero):
@@ -490,7 +502,8 @@ checkpoint:
         label = compare_passes(traces[r], want)
         # v2.0 breaks after the last step: nothing past the primed look-ahead is read
         check_saves(traces[r], label, r, ranks, tiny_transformer(1), "pt",
-                    [(e, steps + 1, steps, None) for e in (2, 3)])
+                    [(e, steps + 1, steps, None) for e in (2, 3)],
+                    os.path.join(workdir, "ckpt"))
         assert "rank %d epoch 3: %d steps" % (r, steps) in res.stdout
     # what the set-up is for: rank 0's evaluation reads a 7th batch past its 6 steps,
     # and training reads 5 of the 6 batches
@@ -629,8 +642,10 @@ checkpoint:
         label = compare_passes(traces[r], want)
         if loader == "pytorch":
             saves = [(e, 2, 2, 2 + 2) for e in range(1, epochs + 1)]
-            check_saves(traces[r], label, r, ranks, model, "pt", saves)
+            check_saves(traces[r], label, r, ranks, model, "pt", saves,
+                        os.path.join(workdir, "ckpt"))
         else:
             saves = [(e, steps + 1, fetched, None) for e in range(1, epochs + 1)]
-            check_saves(traces[r], label, r, ranks, model, "pb", saves)
+            check_saves(traces[r], label, r, ranks, model, "pb", saves,
+                        os.path.join(workdir, "ckpt"))
         assert "rank %d epoch 2: %d steps" % (r, steps) in res.stdout
