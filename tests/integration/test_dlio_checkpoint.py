@@ -4,16 +4,11 @@ a (tiny) llama transformer, computed here from DLIO's formulas; the files are to
 zips (read back here with Python's zipfile and pickle); torch.load's read sequence (tail,
 central directory, one read per record) from the engine's request trace; and the summary."""
 import collections
-import datetime
-import hashlib
-import hmac
 import io
 import os
 import pickle
 import re
 import struct
-import subprocess
-import urllib.parse
 import urllib.request
 import xml.etree.ElementTree as ET
 import zipfile
@@ -21,6 +16,7 @@ import zipfile
 import pytest
 
 from fiorun import run
+from s3server import s3_get
 
 V, H, F, HEADS, KV_HEADS, L = 1000, 64, 128, 8, 8, 2
 ELEM = {"HalfStorage": 2, "FloatStorage": 4, "CharStorage": 1}  # torch.int8: CharStorage
@@ -124,38 +120,9 @@ class S3Store:
 
     def __init__(self, bucket):
         self.bucket, self.uri, self.args = bucket, "s3://%s/ckpt" % bucket, []
-        self.endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ["AWS_ENDPOINT_URL"]
-        self.region = os.environ.get("AWS_REGION", "us-east-1")
-
-    def _get(self, path, query=()):
-        host = urllib.parse.urlparse(self.endpoint).netloc
-        now = datetime.datetime.now(datetime.timezone.utc)
-        amz, day = now.strftime("%Y%m%dT%H%M%SZ"), now.strftime("%Y%m%d")
-        q = "&".join("%s=%s" % (urllib.parse.quote(k, safe="-_.~"),
-                                urllib.parse.quote(v, safe="-_.~")) for k, v in sorted(query))
-        empty = hashlib.sha256(b"").hexdigest()
-        signed = "host;x-amz-content-sha256;x-amz-date"
-        canonical = "\n".join(["GET", urllib.parse.quote(path, safe="/-_.~"), q,
-                               "host:%s\nx-amz-content-sha256:%s\nx-amz-date:%s\n"
-                               % (host, empty, amz), signed, empty])
-        scope = "%s/%s/s3/aws4_request" % (day, self.region)
-        sts = "\n".join(["AWS4-HMAC-SHA256", amz, scope,
-                         hashlib.sha256(canonical.encode()).hexdigest()])
-        key = ("AWS4" + os.environ["AWS_SECRET_ACCESS_KEY"]).encode()
-        for part in (day, self.region, "s3", "aws4_request"):
-            key = hmac.new(key, part.encode(), hashlib.sha256).digest()
-        sig = hmac.new(key, sts.encode(), hashlib.sha256).hexdigest()
-        req = urllib.request.Request(self.endpoint + urllib.parse.quote(path, safe="/-_.~") +
-                                     ("?" + q if q else ""), headers={
-            "x-amz-date": amz, "x-amz-content-sha256": empty,
-            "Authorization": "AWS4-HMAC-SHA256 Credential=%s/%s, SignedHeaders=%s, "
-                             "Signature=%s" % (os.environ["AWS_ACCESS_KEY_ID"], scope, signed,
-                                               sig)})
-        with urllib.request.urlopen(req, timeout=60) as r:
-            return r.read()
 
     def list(self):
-        doc = ET.fromstring(self._get("/" + self.bucket, [("list-type", "2"),
+        doc = ET.fromstring(s3_get("/" + self.bucket, [("list-type", "2"),
                                                           ("prefix", "ckpt/")]))
         ns = {"s": doc.tag.split("}")[0][1:]} if doc.tag.startswith("{") else {"s": ""}
         pre = "s:" if ns["s"] else ""
@@ -165,7 +132,7 @@ class S3Store:
                 for c in doc.findall(pre + "Contents", ns)}
 
     def get(self, rel):
-        return self._get("/%s/ckpt/%s" % (self.bucket, rel))
+        return s3_get("/%s/ckpt/%s" % (self.bucket, rel))
 
 
 class AzStore:

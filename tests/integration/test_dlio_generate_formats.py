@@ -4,9 +4,6 @@ computation of DLIO's (dlio_oracle), then each file opened by its format's own r
 numpy for npz, Debian's h5py for hdf5, and for TFRecord the framing's masked CRC-32C and the
 tf.train.Example inside, decoded here. Objects on s3/az are downloaded with plain HTTP
 (SigV4 signed here for S3, a SAS from az-tool for Azure)."""
-import datetime
-import hashlib
-import hmac
 import io
 import os
 import subprocess
@@ -22,7 +19,7 @@ import pytest
 import dlio_oracle as oracle
 from azurite import ACCOUNT, az_tool, azurite  # noqa: F401 (fixtures)
 from fiorun import BUILD, REPO, run
-from s3server import server_env
+from s3server import s3_get
 from test_s3 import bucket, gateway  # noqa: F401 (fixtures)
 
 WL = os.path.join(REPO, "jobfiles", "workload")
@@ -194,37 +191,6 @@ def test_file(workdir, case):
 
 
 # -- s3:// ------------------------------------------------------------------------------------
-
-def s3_get(path, query=()):
-    """A SigV4-signed GET on the gateway (path-style), written here independently of the
-    engine's signer."""
-    env = server_env()
-    url = urllib.parse.urlsplit(env["AWS_ENDPOINT_URL_S3"])
-    region, akid, secret = env["AWS_REGION"], env["AWS_ACCESS_KEY_ID"], \
-        env["AWS_SECRET_ACCESS_KEY"]
-    now = datetime.datetime.now(datetime.timezone.utc)
-    amz, day = now.strftime("%Y%m%dT%H%M%SZ"), now.strftime("%Y%m%d")
-    empty = hashlib.sha256(b"").hexdigest()
-    q = "&".join("%s=%s" % (urllib.parse.quote(k, safe="-_.~"), urllib.parse.quote(v, safe="-_.~"))
-                 for k, v in sorted(query))
-    uri = urllib.parse.quote(path, safe="/-_.~")
-    signed = "host;x-amz-content-sha256;x-amz-date"
-    creq = "\n".join(["GET", uri, q, "host:%s\nx-amz-content-sha256:%s\nx-amz-date:%s\n"
-                      % (url.netloc, empty, amz), signed, empty])
-    scope = "%s/%s/s3/aws4_request" % (day, region)
-    sts = "\n".join(["AWS4-HMAC-SHA256", amz, scope, hashlib.sha256(creq.encode()).hexdigest()])
-    key = ("AWS4" + secret).encode()
-    for part in (day, region, "s3", "aws4_request"):
-        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
-    sig = hmac.new(key, sts.encode(), hashlib.sha256).hexdigest()
-    auth = "AWS4-HMAC-SHA256 Credential=%s/%s, SignedHeaders=%s, Signature=%s" % (
-        akid, scope, signed, sig)
-    req = urllib.request.Request(
-        "%s://%s%s%s" % (url.scheme, url.netloc, uri, "?" + q if q else ""),
-        headers={"x-amz-date": amz, "x-amz-content-sha256": empty, "Authorization": auth})
-    with urllib.request.urlopen(req, timeout=30) as r:
-        return r.read()
-
 
 def s3_download(bucket, prefix):
     doc = ET.fromstring(s3_get("/" + bucket, [("list-type", "2"), ("prefix", prefix)]))
