@@ -25,6 +25,10 @@ enum { PHASE_NONE, PHASE_GENERATE, PHASE_TRAIN, PHASE_CHECKPOINT };
 #define PLACEHOLDER_SIZE (1ULL << 60)
 #define LOCAL_WRITE_SIZE (1ULL << 20)
 #define OBJECT_WRITE_MAX (64ULL << 20)
+/* Requests on O_DIRECT files (direct://, or file:// with direct=1) are made aligned to
+ * the file system's direct I/O alignment, which DLIO mode takes up to this: reads widen
+ * to it, writes go out in aligned blocks, and buffers have room for the widening. */
+#define DIO_ALIGN_MAX 4096
 #define MAX_OVERRIDES 64
 
 /* One dataset file being written. */
@@ -35,7 +39,11 @@ struct gen_file {
 	uint64_t next_off;    /* next byte to hand to a request */
 	unsigned int inflight; /* requests queued and not yet completed */
 	bool failed;
-	bool rewrite; /* a header rewrite is the file's last request */
+	bool rewrite; /* a header rewrite is the file's last request, once the rest is stored */
+	bool rewrite_issued;
+	uint32_t align;	 /* O_DIRECT alignment of its requests, 0: none */
+	uint8_t *block0; /* O_DIRECT: the first block as written, for the header rewrite */
+	struct gen_file *next_ready; /* in the queue of files whose rewrite may go out */
 };
 
 enum { SLOT_FREE, SLOT_READ, SLOT_DEFERRED };
@@ -199,6 +207,10 @@ struct fiodlio_dlio {
 	struct gen_file *cur; /* receiving requests */
 	struct gen_file **by_io_u; /* the file each io_u's request belongs to */
 	unsigned int nio_u;
+	unsigned char *gen_wait;   /* per io_u: waits (FIO_Q_BUSY) for a rewrite to be due */
+	struct gen_file *ready, **ready_tail; /* rewrites due, oldest first */
+	int64_t rewrites_owed;	   /* files whose rewrite has not gone out */
+	unsigned long long buf_cap; /* bytes of each fio buffer */
 	bool gen_done;
 	int64_t files_done, bytes_done, files_valid, files_size_only, files_approx;
 	struct timespec t0;
@@ -302,13 +314,37 @@ static bool object_store(const char *uri)
 	return uri && (!strncasecmp(uri, "s3://", 5) || !strncasecmp(uri, "az://", 5));
 }
 
+/* Files under uri are opened with O_DIRECT: direct://, or local files with direct=1. */
+static bool uri_direct(const struct thread_data *td, const char *uri)
+{
+	if (!uri)
+		return false;
+	if (!strncasecmp(uri, "direct://", 9))
+		return true;
+	return td->o.odirect && !object_store(uri);
+}
+
+/* direct:// writes go out in write_size blocks at multiples of write_size */
+static int check_direct_write_size(struct thread_data *td, const char *uri, uint64_t ws)
+{
+	if (!uri_direct(td, uri) || ws % DIO_ALIGN_MAX == 0)
+		return 0;
+	log_err("fio-dlio: %s: dlio_write_size=%llu: files under %s are written with O_DIRECT, "
+		"in blocks that must be a multiple of %d bytes\n",
+		td->o.name, (unsigned long long)ws, uri, DIO_ALIGN_MAX);
+	return -EINVAL;
+}
+
+static const char *ckpt_root(struct thread_data *td, const struct fiodlio_dlio *d, char *root,
+			     size_t len);
+
 int fiodlio_dlio_setup(struct thread_data *td)
 {
 	struct fiodlio_options *o = td->eo;
 	struct fiodlio_dlio *d;
 	struct fio_file *f;
 	unsigned int i;
-	char err[512] = "";
+	char err[512] = "", root[2100];
 	int64_t files, bytes, largest;
 	int ret;
 
@@ -368,6 +404,8 @@ int fiodlio_dlio_setup(struct thread_data *td)
 						LOCAL_WRITE_SIZE;
 		if (!d->write_size)
 			d->write_size = 1;
+		if (check_direct_write_size(td, o->uri, d->write_size))
+			goto fail;
 		set_block_size(td, d->write_size);
 		td->o.td_ddir = TD_DDIR_WRITE;
 		break;
@@ -424,10 +462,15 @@ int fiodlio_dlio_setup(struct thread_data *td)
 			}
 			d->train_ckpt = true;
 			d->write_size = o->dlio_write_size ? o->dlio_write_size : 8ULL << 20;
+			if (check_direct_write_size(td, ckpt_root(td, d, root, sizeof(root)),
+						    d->write_size))
+				goto fail;
 			if ((int64_t)d->write_size > maxr)
 				maxr = (int64_t)d->write_size;
 			td->o.td_ddir = TD_DDIR_RW;
 		}
+		if (uri_direct(td, o->uri))
+			maxr += 2 * DIO_ALIGN_MAX; /* a read widened to the alignment */
 		set_block_size(td, (unsigned long long)maxr);
 		break;
 	}
@@ -453,13 +496,20 @@ int fiodlio_dlio_setup(struct thread_data *td)
 			goto fail;
 		}
 		d->write_size = o->dlio_write_size ? o->dlio_write_size : 8ULL << 20;
-		set_block_size(td, d->write_size);
+		if (check_direct_write_size(td, ckpt_root(td, d, root, sizeof(root)),
+					    d->write_size))
+			goto fail;
+		set_block_size(td, d->write_size + (uri_direct(td, ckpt_root(td, d, root,
+										sizeof(root))) ?
+							    2 * DIO_ALIGN_MAX : 0));
 		td->o.td_ddir = TD_DDIR_RW;
 		break;
 	}
 	default:
 		goto fail;
 	}
+
+	d->buf_cap = td->o.max_bs[DDIR_WRITE];
 
 	/* fio scrambles write buffers after prep(), which would tear the container
 	 * bytes and checksums the engine wrote: the payload stays fio's random data */
@@ -514,8 +564,10 @@ int fiodlio_dlio_init(struct thread_data *td, struct fiodlio_job *job)
 	d->geom.cfg = d->cfg;
 	d->nio_u = td->o.iodepth;
 	d->by_io_u = calloc(d->nio_u, sizeof(*d->by_io_u));
-	if (!d->by_io_u)
+	d->gen_wait = calloc(d->nio_u, 1);
+	if (!d->by_io_u || !d->gen_wait)
 		return 1;
+	d->ready_tail = &d->ready;
 	if (d->phase == PHASE_GENERATE &&
 	    dlio_gen_init(&d->gen, &d->geom, d->rank, d->comm, err, sizeof(err))) {
 		log_err("fio-dlio: %s: %s\n", td->o.name, err);
@@ -603,7 +655,52 @@ int fiodlio_dlio_init(struct thread_data *td, struct fiodlio_job *job)
 static void gen_file_free(struct gen_file *g)
 {
 	storage_target_free(&g->target);
+	free(g->block0);
 	free(g);
+}
+
+/* The O_DIRECT alignment requests on sf need (0: none); more than DLIO mode makes room
+ * for is an error naming the file. */
+static int file_align(struct thread_data *td, struct fiodlio_job *job, struct storage_file *sf,
+		      const char *path, uint32_t *align)
+{
+	*align = job->backend->dio_align ? job->backend->dio_align(sf) : 0;
+	if (*align <= DIO_ALIGN_MAX)
+		return 0;
+	log_err("fio-dlio: %s: %s needs O_DIRECT requests aligned to %u bytes; DLIO mode aligns "
+		"to at most %d (use file://)\n",
+		td->o.name, path, *align, DIO_ALIGN_MAX);
+	td_verror(td, EINVAL, "dlio open");
+	return -EINVAL;
+}
+
+/* A generated file whose requests are all stored: an O_DIRECT file's padding cut off
+ * (its last block went out whole), closed, counted. */
+static void gen_close(struct thread_data *td, struct fiodlio_job *job, struct fiodlio_dlio *d,
+		      struct gen_file *g)
+{
+	char err[STORAGE_ERR_LEN];
+	int fd = job->backend->fd(g->sf);
+
+	if (!g->failed && g->align && g->f.size % g->align &&
+	    (fd < 0 || ftruncate(fd, (off_t)g->f.size))) {
+		log_err("fio-dlio: %s: truncate %s to %lld bytes after its last O_DIRECT block: "
+			"%s\n",
+			td->o.name, g->target.path, (long long)g->f.size,
+			fd < 0 ? "no descriptor" : strerror(errno));
+		if (!td->error)
+			td_verror(td, EIO, "dlio generate truncate");
+		g->failed = true;
+	}
+	if (job->backend->close(job->ctx, g->sf, err, sizeof(err))) {
+		log_err("fio-dlio: %s: %s\n", td->o.name, err);
+		if (!td->error)
+			td_verror(td, EIO, "dlio generate close");
+	} else if (!g->failed) {
+		d->files_done++;
+		d->bytes_done += g->f.size;
+	}
+	gen_file_free(g);
 }
 
 static int gen_open_next(struct thread_data *td, struct fiodlio_job *job, struct fiodlio_dlio *d)
@@ -631,14 +728,18 @@ static int gen_open_next(struct thread_data *td, struct fiodlio_job *job, struct
 			ret = fiodlio_job_ctx(td, job, &g->target);
 		if (!ret)
 			ret = job->backend->open(job->ctx, g->target.path,
-						 STORAGE_O_WRITE | STORAGE_O_CREATE, &g->sf, err,
-						 sizeof(err));
+						 STORAGE_O_WRITE | STORAGE_O_CREATE | STORAGE_O_TRUNC,
+						 &g->sf, err, sizeof(err));
 		if (!ret && job->backend->size_hint)
 			ret = job->backend->size_hint(job->ctx, g->sf, (uint64_t)g->f.size, err,
 						      sizeof(err));
 		if (ret) {
 			log_err("fio-dlio: %s: %s\n", td->o.name, err);
 			td_verror(td, -ret, "dlio generate open");
+		} else {
+			ret = file_align(td, job, g->sf, g->target.path, &g->align);
+		}
+		if (ret) {
 			if (g->sf)
 				job->backend->close(job->ctx, g->sf, err, sizeof(err));
 			gen_file_free(g);
@@ -666,37 +767,83 @@ static int gen_open_next(struct thread_data *td, struct fiodlio_job *job, struct
 	}
 }
 
+/* Local files get npz's local header rewritten with its CRC, as Python's zipfile does */
+static bool gen_rewrites(struct fiodlio_job *job, struct gen_file *g)
+{
+	uint64_t off;
+	uint8_t probe[64];
+
+	return job->backend->fd(g->sf) >= 0 &&
+	       dlio_gen_rewrite(&g->f, &off, probe, sizeof(probe)) > 0;
+}
+
+/* Pad an O_DIRECT request of len bytes to whole blocks of align (zeros past the file's
+ * end, cut off when the file is complete); the padded length, or 0 when the buffer has
+ * no room. */
+static uint64_t dio_pad(struct fiodlio_dlio *d, uint8_t *buf, uint64_t len, uint32_t align)
+{
+	uint64_t n = align ? (len + align - 1) / align * align : len;
+
+	if (n > d->buf_cap)
+		return 0;
+	memset(buf + len, 0, (size_t)(n - len));
+	return n;
+}
+
 static int gen_prep(struct thread_data *td, struct fiodlio_job *job, struct fiodlio_dlio *d,
 		    struct io_u *io_u)
 {
 	struct storage_req *req = io_u->engine_data;
+	unsigned int slot = slot_of(io_u);
 	struct gen_file *g;
-	uint64_t len, off;
+	uint64_t len, off, n;
 	int ret;
 
-	if (!d->cur) {
-		if (d->gen_done)
-			return 1;
-		ret = gen_open_next(td, job, d);
-		if (ret <= 0)
-			return 1;
-	}
-	g = d->cur;
-	if (g->rewrite) {
-		int64_t n = dlio_gen_rewrite(&g->f, &off, io_u->buf, io_u->buflen);
+	d->gen_wait[slot] = 0;
+	if (d->ready) {
+		/* a file whose other requests are all stored: its header rewrite */
+		uint8_t hdr[64];
+		int64_t hl;
 
-		if (n <= 0)
-			return 1;
-		len = (uint64_t)n;
-		io_u->xfer_buf = io_u->buf;
-		d->cur = NULL;
+		g = d->ready;
+		d->ready = g->next_ready;
+		if (!d->ready)
+			d->ready_tail = &d->ready;
+		g->rewrite_issued = true;
+		d->rewrites_owed--;
+		if (g->block0) {
+			/* O_DIRECT: the whole first block again, with the header in it */
+			hl = dlio_gen_rewrite(&g->f, &off, hdr, sizeof(hdr));
+			if (hl <= 0 || off + (uint64_t)hl > g->align)
+				goto internal;
+			memcpy(g->block0 + off, hdr, (size_t)hl);
+			io_u->xfer_buf = g->block0;
+			off = 0;
+			len = g->align;
+		} else {
+			hl = dlio_gen_rewrite(&g->f, &off, io_u->buf, d->buf_cap);
+			if (hl <= 0)
+				goto internal;
+			io_u->xfer_buf = io_u->buf;
+			len = (uint64_t)hl;
+		}
 		goto request;
 	}
+	if (!d->cur) {
+		if (d->gen_done || (ret = gen_open_next(td, job, d)) <= 0) {
+			if (td->error || !d->rewrites_owed)
+				return 1;
+			/* done but for rewrites of files still being stored: wait for them */
+			d->gen_wait[slot] = 1;
+			return 0;
+		}
+	}
+	g = d->cur;
 	len = (uint64_t)g->f.size - g->next_off;
 	if (len > d->write_size)
 		len = d->write_size;
-	if (len > io_u->buflen)
-		len = io_u->buflen;
+	if (len > d->buf_cap)
+		len = d->buf_cap;
 	io_u->xfer_buf = io_u->buf;
 	ret = dlio_gen_fill(&d->geom, &g->f, g->next_off, io_u->xfer_buf, len);
 	if (ret) {
@@ -707,17 +854,27 @@ static int gen_prep(struct thread_data *td, struct fiodlio_job *job, struct fiod
 	off = g->next_off;
 	g->next_off += len;
 	if (g->next_off == (uint64_t)g->f.size) {
-		uint64_t roff;
-		uint8_t probe[64];
-
-		/* local files get npz's header rewritten as Python's zipfile does; an
+		/* local files get npz's header rewritten as Python's zipfile does, once the
+		 * rest is stored (requests in flight together may land in any order); an
 		 * object cannot be rewritten in place, so there the local header's CRC
 		 * stays 0 (readers check the central directory's) */
-		if (job->backend->fd(g->sf) >= 0 &&
-		    dlio_gen_rewrite(&g->f, &roff, probe, sizeof(probe)) > 0)
+		if (gen_rewrites(job, g)) {
 			g->rewrite = true;
-		else
-			d->cur = NULL; /* complete once its requests are */
+			d->rewrites_owed++;
+		}
+		d->cur = NULL; /* complete once its requests are */
+	}
+	if (g->align) {
+		n = dio_pad(d, io_u->xfer_buf, len, g->align);
+		if (!n)
+			goto internal;
+		if (off == 0 && gen_rewrites(job, g)) {
+			/* the first block as it goes out, for the header rewrite */
+			if (posix_memalign((void **)&g->block0, DIO_ALIGN_MAX, g->align))
+				return 1;
+			memcpy(g->block0, io_u->xfer_buf, g->align);
+		}
+		len = n;
 	}
 request:
 	io_u->ddir = DDIR_WRITE;
@@ -734,8 +891,12 @@ request:
 	req->err[0] = '\0';
 
 	g->inflight++;
-	d->by_io_u[slot_of(io_u)] = g;
+	d->by_io_u[slot] = g;
 	return 0;
+internal:
+	log_err("fio-dlio: %s: internal: %s: request at %llu does not fit fio's buffer\n",
+		td->o.name, g->f.relpath, (unsigned long long)off);
+	return 1;
 }
 
 static int worker_open(struct thread_data *td, struct fiodlio_job *job, struct fiodlio_dlio *d,
@@ -963,6 +1124,8 @@ bool fiodlio_dlio_deferred(struct thread_data *td, struct fiodlio_job *job, stru
 	struct fiodlio_dlio *d = job->dlio;
 	double next, now;
 
+	if (d->phase == PHASE_GENERATE)
+		return d->gen_wait[slot_of(io_u)]; /* completions make the rewrites due */
 	if (d->phase == PHASE_CHECKPOINT) {
 		if (d->run->by_slot[slot_of(io_u)] != CK_DEFER)
 			return false;
@@ -1723,7 +1886,6 @@ void fiodlio_dlio_done(struct thread_data *td, struct fiodlio_job *job, struct i
 	struct fiodlio_dlio *d = job->dlio;
 	struct storage_req *req = io_u->engine_data;
 	struct gen_file *g;
-	char err[STORAGE_ERR_LEN];
 
 	if (d->phase == PHASE_CHECKPOINT) {
 		ck_done(td, job, d, io_u);
@@ -1760,18 +1922,19 @@ void fiodlio_dlio_done(struct thread_data *td, struct fiodlio_job *job, struct i
 	g->inflight--;
 	if (req->result < 0 || (uint64_t)req->result != req->len)
 		g->failed = true;
-	else
-		d->bytes_done += req->result;
 	if (g == d->cur || g->inflight)
 		return;
-	if (job->backend->close(job->ctx, g->sf, err, sizeof(err))) {
-		log_err("fio-dlio: %s: %s\n", td->o.name, err);
-		if (!td->error)
-			td_verror(td, EIO, "dlio generate close");
-	} else if (!g->failed) {
-		d->files_done++;
+	if (g->rewrite && !g->rewrite_issued) {
+		if (!g->failed) {
+			/* the rest is stored: the header rewrite may go out */
+			g->next_ready = NULL;
+			*d->ready_tail = g;
+			d->ready_tail = &g->next_ready;
+			return;
+		}
+		d->rewrites_owed--;
 	}
-	gen_file_free(g);
+	gen_close(td, job, d, g);
 }
 
 /* DLIO's per-epoch lines and its [METRIC] summary, for this rank. */
@@ -2163,6 +2326,14 @@ void fiodlio_dlio_cleanup(struct thread_data *td, struct fiodlio_job *job)
 		gen_file_free(d->cur);
 		d->cur = NULL;
 	}
+	while (d->ready) {
+		struct gen_file *g = d->ready;
+
+		d->ready = g->next_ready;
+		if (job->ctx)
+			job->backend->close(job->ctx, g->sf, err, sizeof(err));
+		gen_file_free(g);
+	}
 	for (unsigned int i = 0; i < d->nio_u; i++) {
 		struct gen_file *g = d->by_io_u[i];
 
@@ -2176,6 +2347,7 @@ void fiodlio_dlio_cleanup(struct thread_data *td, struct fiodlio_job *job)
 		gen_file_free(g);
 	}
 	free(d->by_io_u);
+	free(d->gen_wait);
 	free(d->cfg);
 	free(d);
 	job->dlio = NULL;

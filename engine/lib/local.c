@@ -345,6 +345,8 @@ static int local_open(struct storage_ctx *ctx, const char *path, int flags,
 	oflags |= (flags & STORAGE_O_WRITE) ? O_RDWR : O_RDONLY;
 	if (flags & STORAGE_O_CREATE)
 		oflags |= O_CREAT;
+	if ((flags & STORAGE_O_TRUNC) && (flags & STORAGE_O_WRITE))
+		oflags |= O_TRUNC;
 	if (f->direct)
 		oflags |= O_DIRECT;
 	if (ctx->conf.sync_io)
@@ -465,6 +467,13 @@ static int local_extend(struct storage_ctx *ctx, struct storage_file *f, uint64_
 static int local_fd(const struct storage_file *f)
 {
 	return f->fd;
+}
+
+static uint32_t local_dio_align(const struct storage_file *f)
+{
+	if (!f->direct)
+		return 0;
+	return f->off_align > f->mem_align ? f->off_align : f->mem_align;
 }
 
 static const char *op_name(enum storage_op op)
@@ -676,6 +685,7 @@ static int local_reap(struct storage_ctx *ctx, struct storage_req **done, unsign
 #define LOCAL_OPS                                                                           \
 	.ctx_free = local_ctx_free, .stat = local_stat, .unlink = local_unlink,              \
 	.open = local_open, .close = local_close, .extend = local_extend, .fd = local_fd,    \
+	.dio_align = local_dio_align,                                                        \
 	.submit = local_submit, .flush = local_flush, .reap = local_reap
 
 const struct storage_backend storage_file_backend = {

@@ -35,6 +35,9 @@ enum storage_op {
  * then the failure of that request, with the same message.  As with any file, close it
  * only when no request on it is queued or in flight. */
 #define STORAGE_O_DEFER 0x4
+/* With STORAGE_O_WRITE: an existing file starts empty, as open(..., "wb") has it
+ * (local files: O_TRUNC; an object is replaced by its upload anyway). */
+#define STORAGE_O_TRUNC 0x8
 
 enum storage_s3_addressing {
 	STORAGE_S3_AUTO,    /* path-style for custom endpoints, virtual-hosted for AWS */
@@ -136,6 +139,10 @@ struct storage_backend {
 		      size_t errlen);
 	/* The descriptor behind a local file, or -1. */
 	int (*fd)(const struct storage_file *f);
+	/* Optional: what the offset and length of every request on f must be a multiple of
+	 * (O_DIRECT: the file system's direct I/O alignment; buffers as well), 0 when any
+	 * will do. */
+	uint32_t (*dio_align)(const struct storage_file *f);
 	/* Optional, called right after open(): the size the file has once the job is done
 	 * with it (a reader: its size; a writer: the end of the region it writes), 0 when
 	 * fio does not know.  Object stores choose one PUT or a multipart upload by it and

@@ -1,16 +1,18 @@
-"""DLIO data generation of the MLPerf workloads' formats (scaled down) on file://, s3:// (the
-RADOS Gateway) and az:// (Azurite): every object's name and size against an independent
+"""DLIO data generation of the MLPerf workloads' formats (scaled down) on file://, direct://
+(O_DIRECT: aligned blocks, the last one cut back), s3:// (the RADOS Gateway) and az:// (Azurite): every object's name and size against an independent
 computation of DLIO's (dlio_oracle), then each file opened by its format's own reader --
 numpy for npz, Debian's h5py for hdf5, and for TFRecord the framing's masked CRC-32C and the
 tf.train.Example inside, decoded here. Objects on s3/az are downloaded with plain HTTP
 (SigV4 signed here for S3, a SAS from az-tool for Azure)."""
 import io
 import os
+import struct
 import subprocess
 import urllib.parse
 import urllib.request
 import uuid
 import xml.etree.ElementTree as ET
+import zipfile
 
 import h5py
 import numpy as np
@@ -172,22 +174,69 @@ def check_all(case, got):
         check_file(case, rel, got[rel], d1, d2)
 
 
-# -- file:// ----------------------------------------------------------------------------------
+# -- file:// and direct:// --------------------------------------------------------------------
 
-@pytest.mark.parametrize("case", sorted(CASES))
-def test_file(workdir, case):
-    data = os.path.join(workdir, "data")
-    res = generate(case, "file://" + data)
+def read_tree(root):
     got = {}
-    for d, _, names in os.walk(data):
+    for d, _, names in os.walk(root):
         for name in names:
             with open(os.path.join(d, name), "rb") as f:
-                got[os.path.relpath(os.path.join(d, name), data)] = f.read()
+                got[os.path.relpath(os.path.join(d, name), root)] = f.read()
+    return got
+
+
+def check_npz_local_headers(got):
+    """Local files get x.npy's local header rewritten with its CRC (as Python's zipfile
+    does): it must agree with the central directory's."""
+    for rel, blob in got.items():
+        if rel.endswith(".npz"):
+            info = zipfile.ZipFile(io.BytesIO(blob)).getinfo("x.npy")
+            assert blob[:4] == b"PK\x03\x04" and blob[30:35] == b"x.npy"
+            assert struct.unpack("<I", blob[14:18])[0] == info.CRC, rel
+
+
+@pytest.mark.parametrize("scheme", ["file", "direct"])
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_local(workdir, case, scheme):
+    data = os.path.join(workdir, "data")
+    # direct:// writes 4 KiB-aligned blocks, so small write sizes make files of several
+    res = generate(case, "%s://%s" % (scheme, data),
+                   ["--dlio_write_size=8192"] if scheme == "direct" else [])
+    got = read_tree(data)
     check_all(case, got)
-    # each rank says how many valid files (index files included) it wrote
+    check_npz_local_headers(got)
+    # each rank says how many valid files (index files included) it wrote, and their bytes
     lines = [l for l in res.stdout.splitlines() if " valid %s containers" % CASES[case][1] in l]
     assert len(lines) == 2 and not any("random content" in l for l in lines)
     assert sum(int(l.split(" valid ")[0].rsplit(" ", 1)[1]) for l in lines) == len(got)
+    assert sum(int(l.split(" files, ")[1].split(" ")[0]) for l in lines) == \
+        sum(len(b) for b in got.values())
+
+
+@pytest.mark.parametrize("scheme", ["file", "direct"])
+def test_regenerating_smaller_files_leaves_exact_sizes(workdir, scheme):
+    """An existing dataset of larger files is overwritten as DLIO's writers do (open for
+    writing truncates), not left with the old files' tails."""
+    wl, fmt, ntrain, neval, n, rl, sd, _ = CASES["unet3d-npz"]
+    data = os.path.join(workdir, "data")
+    for length in (3 * rl, rl):
+        run(["--uri=%s://%s" % (scheme, data), "--dlio_phase=generate",
+             "--dlio_workload=%s/%s.yaml" % (WL, wl),
+             "--dlio_overrides=" + overrides(wl, fmt, ntrain, neval, n, length, sd),
+             "--rw=write"])
+    check_all("unet3d-npz", read_tree(data))
+
+
+def test_direct_write_size_must_be_aligned(workdir):
+    wl, fmt, ntrain, neval, n, rl, sd, _ = CASES["unet3d-npz"]
+    data = os.path.join(workdir, "data")
+    res = run(["--uri=direct://" + data, "--dlio_phase=generate", "--dlio_write_size=10000",
+               "--dlio_workload=%s/%s.yaml" % (WL, wl),
+               "--dlio_overrides=" + overrides(wl, fmt, ntrain, neval, n, rl, sd),
+               "--rw=write"], expect_error=True)
+    assert "dlio_write_size=10000: files under direct://%s are written with O_DIRECT, in " \
+        "blocks that must be a multiple of 4096 bytes" % data in res.stderr
+    assert not os.path.exists(data)
 
 
 # -- s3:// ------------------------------------------------------------------------------------
