@@ -551,23 +551,27 @@ int dlio_ptz_account(struct dlio_ptz *z, int64_t off, const uint8_t *buf, int64_
 	return 0;
 }
 
-int dlio_ptz_fill(struct dlio_ptz *z, int64_t off, uint8_t *buf, int64_t len)
+int64_t dlio_ptz_fill(struct dlio_ptz *z, int64_t off, uint8_t *buf, int64_t len)
 {
+	int64_t framing = 0;
+
 	while (len > 0) {
 		const uint8_t *src;
 		int64_t n = dlio_ptz_piece(z, off, len, &src);
 
 		if (n <= 0)
-			return n < 0 ? (int)n : -EINVAL;
-		if (src)
+			return n < 0 ? n : -EINVAL;
+		if (src) {
 			memcpy(buf, src, (size_t)n);
-		else if (dlio_ptz_account(z, off, buf, n))
+			framing += n;
+		} else if (dlio_ptz_account(z, off, buf, n)) {
 			return -EINVAL;
+		}
 		off += n;
 		buf += n;
 		len -= n;
 	}
-	return 0;
+	return framing;
 }
 
 int dlio_ptz_parse_end(const uint8_t *tail, int64_t len, int64_t file_size, int64_t *cdir_off,

@@ -80,8 +80,9 @@ int64_t dlio_ptz_piece(struct dlio_ptz *z, int64_t off, int64_t cap, const uint8
 int dlio_ptz_account(struct dlio_ptz *z, int64_t off, const uint8_t *buf, int64_t len);
 /* The file's bytes [off, off+len) into buf, across streams (an O_DIRECT writer sends
  * aligned blocks, not torch.save's streams): the framing copied in, tensor data left
- * as buf holds it (the payload) and accounted.  In order; 0 or -EINVAL. */
-int dlio_ptz_fill(struct dlio_ptz *z, int64_t off, uint8_t *buf, int64_t len);
+ * as buf holds it (the payload) and accounted.  In order; returns how many framing
+ * bytes were copied into buf, or -EINVAL. */
+int64_t dlio_ptz_fill(struct dlio_ptz *z, int64_t off, uint8_t *buf, int64_t len);
 
 /* Reader side. */
 struct dlio_ptz_span {

@@ -88,6 +88,8 @@ struct ck_stream {
 	bool failed;
 	bool zip;
 	bool traced; /* dlio_trace has a line of it */
+	uint32_t align;	 /* O_DIRECT alignment of its requests, 0: none */
+	bool truncated;	 /* O_DIRECT: the last block's padding cut off */
 	struct dlio_ptz ptz; /* writes */
 	int stage;	      /* reads: ZR_* */
 	uint8_t *meta;	      /* reads: the tail, then the central directory */
@@ -103,6 +105,8 @@ enum { CKQ_DATA, CKQ_META, CKQ_SPAN };
 struct ck_req {
 	int kind;
 	int64_t off, len, span, piece;
+	int64_t delta; /* O_DIRECT reads: where off is in the widened request */
+	bool refill;   /* O_DIRECT writes: framing or padding went into fio's buffer */
 };
 
 /* a slot whose io_u waits (FIO_Q_BUSY) for a sleep or for completions */
@@ -701,6 +705,15 @@ static void gen_close(struct thread_data *td, struct fiodlio_job *job, struct fi
 		d->bytes_done += g->f.size;
 	}
 	gen_file_free(g);
+}
+
+bool fiodlio_dlio_direct(struct thread_data *td, struct fiodlio_job *job)
+{
+	struct fiodlio_dlio *d = job->dlio;
+	char root[2100];
+
+	return (d->phase == PHASE_CHECKPOINT || d->train_ckpt) &&
+	       uri_direct(td, ckpt_root(td, d, root, sizeof(root)));
 }
 
 static int gen_open_next(struct thread_data *td, struct fiodlio_job *job, struct fiodlio_dlio *d)
@@ -1363,8 +1376,10 @@ static int ck_open(struct thread_data *td, struct fiodlio_job *job, struct fiodl
 		ret = fiodlio_job_ctx(td, job, &st->target);
 	if (!ret)
 		ret = job->backend->open(job->ctx, st->target.path,
-					 c->writing ? STORAGE_O_WRITE | STORAGE_O_CREATE : 0, &st->sf,
-					 err, sizeof(err));
+					 c->writing ? STORAGE_O_WRITE | STORAGE_O_CREATE |
+							      STORAGE_O_TRUNC :
+						      0,
+					 &st->sf, err, sizeof(err));
 	if (!ret && job->backend->size_hint)
 		ret = job->backend->size_hint(job->ctx, st->sf, (uint64_t)st->size, err,
 					      sizeof(err));
@@ -1372,6 +1387,10 @@ static int ck_open(struct thread_data *td, struct fiodlio_job *job, struct fiodl
 		log_err("fio-dlio: %s: %s%s\n", td->o.name, err,
 			c->writing ? "" : " (write the checkpoints first: num_checkpoints_write)");
 		td_verror(td, -ret, c->writing ? "dlio checkpoint write" : "dlio checkpoint read");
+	} else {
+		ret = file_align(td, job, st->sf, st->target.path, &st->align);
+	}
+	if (ret) {
 		if (st->sf)
 			job->backend->close(job->ctx, st->sf, err, sizeof(err));
 		storage_target_free(&st->target);
@@ -1410,7 +1429,7 @@ static void ck_fail(struct thread_data *td, struct ck_stream *st, const char *wh
 	log_err("fio-dlio: %s: checkpoint %s: %s\n", td->o.name, st->rel, what);
 	st->failed = true;
 	if (!td->error)
-		td_verror(td, EIO, "dlio checkpoint load");
+		td_verror(td, EIO, "dlio checkpoint");
 }
 
 /* The next read of a torch.save file, as torch.load makes them: the last 4096 bytes
@@ -1552,7 +1571,7 @@ static int ck_prep(struct thread_data *td, struct fiodlio_job *job, struct fiodl
 	struct ck_req *q = &c->req[slot];
 	struct ck_stream *st;
 	const uint8_t *src = NULL;
-	int64_t cap = (int64_t)d->write_size;
+	int64_t cap = (int64_t)d->write_size, roff, rlen;
 
 	if (c->by_slot[slot] && c->by_slot[slot] != CK_DEFER)
 		return 0;
@@ -1621,7 +1640,7 @@ static int ck_prep(struct thread_data *td, struct fiodlio_job *job, struct fiodl
 	if (st->next_off < st->size) {
 		q->kind = CKQ_DATA;
 		q->off = st->next_off;
-		if (st->zip) {
+		if (st->zip && !st->align) {
 			q->len = dlio_ptz_piece(&st->ptz, st->next_off, cap, &src);
 			if (q->len <= 0) {
 				log_err("fio-dlio: %s: internal: %s: zip piece at %lld: %lld\n",
@@ -1638,7 +1657,10 @@ static int ck_prep(struct thread_data *td, struct fiodlio_job *job, struct fiodl
 				c->cur = NULL;
 		}
 	} else {
-		/* MLPerf's rule, DLIO's intent: the file is on stable storage before close */
+		/* MLPerf's rule, DLIO's intent: the file is on stable storage before close
+		 * (once its writes are complete: an fsync does not cover those in flight) */
+		if (st->inflight)
+			goto defer;
 		io_u->ddir = DDIR_SYNC;
 		io_u->offset = 0;
 		io_u->buflen = 0;
@@ -1654,21 +1676,47 @@ static int ck_prep(struct thread_data *td, struct fiodlio_job *job, struct fiodl
 		goto out;
 	}
 issue:
-	io_u->ddir = c->writing ? DDIR_WRITE : DDIR_READ;
-	io_u->offset = (unsigned long long)q->off;
-	io_u->buflen = (unsigned long long)q->len;
-	io_u->xfer_buflen = io_u->buflen;
 	/* the zip framing comes from the engine's memory, tensor data from fio's buffer */
 	io_u->xfer_buf = src ? (void *)src : io_u->buf;
-	if (st->zip && c->writing && !src &&
-	    dlio_ptz_account(&st->ptz, q->off, io_u->xfer_buf, q->len)) {
+	q->delta = 0;
+	q->refill = false;
+	roff = q->off;
+	rlen = q->len;
+	if (st->align && c->writing) {
+		/* O_DIRECT: a whole aligned block of the file, framing and data, the last
+		 * one padded (cut back once stored) */
+		int64_t framing = st->zip ? dlio_ptz_fill(&st->ptz, q->off, io_u->buf, q->len) : 0;
+
+		if (framing < 0 ||
+		    !(rlen = (int64_t)dio_pad(d, io_u->buf, (uint64_t)q->len, st->align))) {
+			log_err("fio-dlio: %s: internal: %s: block at %lld\n", td->o.name, st->rel,
+				(long long)q->off);
+			return 1;
+		}
+		q->refill = framing > 0 || rlen > q->len;
+	} else if (st->zip && c->writing && !src &&
+		   dlio_ptz_account(&st->ptz, q->off, io_u->xfer_buf, q->len)) {
 		log_err("fio-dlio: %s: internal: %s: tensor bytes at %lld out of order\n",
 			td->o.name, st->rel, (long long)q->off);
 		return 1;
+	} else if (st->align) {
+		/* O_DIRECT: the read widened to the alignment around it */
+		roff = q->off / st->align * st->align;
+		rlen = (q->off + q->len + st->align - 1) / st->align * st->align - roff;
+		q->delta = q->off - roff;
+		if ((uint64_t)rlen > d->buf_cap) {
+			log_err("fio-dlio: %s: internal: %s: read at %lld\n", td->o.name, st->rel,
+				(long long)q->off);
+			return 1;
+		}
 	}
+	io_u->ddir = c->writing ? DDIR_WRITE : DDIR_READ;
+	io_u->offset = (unsigned long long)roff;
+	io_u->buflen = (unsigned long long)rlen;
+	io_u->xfer_buflen = io_u->buflen;
 	req->op = c->writing ? STORAGE_WRITE : STORAGE_READ;
-	req->offset = (uint64_t)q->off;
-	req->len = (uint64_t)q->len;
+	req->offset = (uint64_t)roff;
+	req->len = (uint64_t)rlen;
 	ck_trace(c, d, c->writing ? "write" : "read", st, q->off, q->len);
 out:
 	req->file = st->sf;
@@ -1743,27 +1791,58 @@ static void ck_done(struct thread_data *td, struct fiodlio_job *job, struct fiod
 	struct storage_req *req = io_u->engine_data;
 	unsigned int slot = slot_of(io_u);
 	struct ck_stream *st = c->by_slot[slot];
-	const struct ck_req *q = &c->req[slot];
+	struct ck_req *q = &c->req[slot];
 
 	if (!st || st == CK_DEFER)
 		return;
 	c->by_slot[slot] = NULL;
 	st->inflight--;
 	c->inflight--;
+	if (q->refill) {
+		/* the next request's payload is fio's buffer again, not this one's framing */
+		io_u_fill_buffer(td, io_u, td->o.min_bs[DDIR_WRITE], io_u->buflen);
+		q->refill = false;
+	}
 	if (req->result < 0) {
 		st->failed = true;
+	} else if (io_u->ddir == DDIR_WRITE && (uint64_t)req->result != req->len) {
+		char msg[160];
+
+		snprintf(msg, sizeof(msg), "write of %lld bytes at %lld stored %lld",
+			 (long long)req->len, (long long)req->offset, (long long)req->result);
+		ck_fail(td, st, msg);
 	} else {
-		c->bytes += req->result;
-		if (!c->writing && q->kind != CKQ_DATA && req->result != q->len) {
+		/* (an O_DIRECT read has q->delta bytes before what was asked for) */
+		int64_t got = req->result - q->delta;
+
+		got = got < 0 ? 0 : got < q->len ? got : q->len;
+		c->bytes += io_u->ddir == DDIR_WRITE ? q->len : got;
+		if (!c->writing && q->kind != CKQ_DATA && got != q->len) {
 			char msg[160];
 
 			snprintf(msg, sizeof(msg), "read of %lld bytes at %lld returned %lld",
-				 (long long)q->len, (long long)q->off, (long long)req->result);
+				 (long long)q->len, (long long)q->off, (long long)got);
 			ck_fail(td, st, msg);
 		} else if (q->kind == CKQ_META && st->meta) {
-			memcpy(st->meta + (q->off - st->meta_off), io_u->xfer_buf, (size_t)q->len);
+			memcpy(st->meta + (q->off - st->meta_off), (uint8_t *)io_u->xfer_buf + q->delta,
+			       (size_t)q->len);
 		} else if (q->kind == CKQ_SPAN && st->ver && !st->failed) {
-			ck_verify_piece(td, c, st, q, io_u->xfer_buf, (int64_t)d->write_size);
+			ck_verify_piece(td, c, st, q, (uint8_t *)io_u->xfer_buf + q->delta,
+					(int64_t)d->write_size);
+		}
+	}
+	if (c->writing && st->align && st->all_issued && !st->inflight && !st->truncated &&
+	    !st->failed) {
+		int fd = job->backend->fd(st->sf);
+		char msg[160];
+
+		/* the last block went out whole: the file ends where the model says */
+		st->truncated = true;
+		if (st->size % st->align && (fd < 0 || ftruncate(fd, (off_t)st->size))) {
+			snprintf(msg, sizeof(msg), "truncate to %lld bytes after the last O_DIRECT "
+				 "block: %s",
+				 (long long)st->size, fd < 0 ? "no descriptor" : strerror(errno));
+			ck_fail(td, st, msg);
 		}
 	}
 	if (st->all_issued && st != c->cur && !st->inflight)

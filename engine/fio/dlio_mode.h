@@ -13,6 +13,8 @@
 struct fiodlio_dlio;
 
 bool fiodlio_dlio_enabled(struct thread_data *td);
+/* The checkpoint root is direct:// (fio must align the buffers for it). */
+bool fiodlio_dlio_direct(struct thread_data *td, struct fiodlio_job *job);
 /* In fio's parent process: load and check the workload, size fio's buffers. */
 int fiodlio_dlio_setup(struct thread_data *td);
 /* In the job: take over the state setup() made. */

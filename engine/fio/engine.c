@@ -327,7 +327,7 @@ static int fiodlio_init(struct thread_data *td)
 
 	/* direct:// needs page-aligned buffers even when the job did not say direct=1;
 	 * fio aligns them for raw-I/O engines (init runs before the buffers exist). */
-	if (uses_direct_scheme(td))
+	if (uses_direct_scheme(td) || (job->dlio && fiodlio_dlio_direct(td, job)))
 		td->flags |= (unsigned long long)FIO_RAWIO << TD_ENG_FLAG_SHIFT;
 	return 0;
 }

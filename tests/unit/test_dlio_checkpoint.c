@@ -403,7 +403,7 @@ static void test_zip_fill_blocks(void **state)
 {
 	const struct dlio_ckpt_tensor t[] = { { 1 << 20, DLIO_DT_FP16 }, { 6, DLIO_DT_FP16 },
 					      { 300000, DLIO_DT_FP32 } };
-	int64_t size = (1 << 20) + 6 + 300000, off = 0, len;
+	int64_t size = (1 << 20) + 6 + 300000, off = 0, len, n, framing = 0;
 	uint8_t *a = malloc((size_t)size), *b = malloc((size_t)size);
 	struct dlio_ptz za, zb;
 	const uint8_t *src;
@@ -426,9 +426,15 @@ static void test_zip_fill_blocks(void **state)
 		b[off] = (uint8_t)(off * 7 >> 3);
 	for (off = 0; off < size; off += 4096) {
 		len = size - off < 4096 ? size - off : 4096;
-		assert_int_equal(dlio_ptz_fill(&zb, off, b + off, len), 0);
+		n = dlio_ptz_fill(&zb, off, b + off, len);
+		assert_true(n >= 0 && n <= len);
+		framing += n;
 	}
 	assert_memory_equal(a, b, (size_t)size);
+	/* what is not tensor data is framing */
+	for (int64_t i = 0; i < zb.ntensor; i++)
+		framing += zb.rec[zb.first_tensor + i].len;
+	assert_int_equal(framing, size);
 	for (int64_t i = 0; i < za.nrec; i++)
 		assert_int_equal(za.rec[i].crc, zb.rec[i].crc);
 	/* out of order is an error */
