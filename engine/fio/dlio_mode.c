@@ -55,6 +55,7 @@ struct worker_file {
 	 * each of its samples, so its name is built once), file -1: none */
 	enum dlio_split split;
 	int64_t file;
+	uint32_t align; /* O_DIRECT alignment of its requests, 0: none */
 };
 
 /* How long queue() may sleep when the model has nothing to issue and no I/O is in
@@ -186,14 +187,18 @@ struct fiodlio_dlio {
 	bool whole_file;
 	struct dlio_train_req *treq;	 /* the read each slot carries */
 	unsigned char *tstate;		 /* per slot: SLOT_FREE, SLOT_READ, SLOT_DEFERRED */
+	unsigned char *trefill;		 /* per slot: an O_DIRECT checkpoint block put framing
+					  * or padding into fio's buffer */
 	struct worker_file *wfile;	 /* per loader worker: the file it has open */
 	unsigned int inflight;
 	double reaped_at; /* > 0: the clock read once for the completions being handed over */
 	int64_t short_reads;
 	bool missing_reported;
 	struct worker_file ckf; /* the checkpoint file being written during training */
+	int64_t ckf_size;	/* its size */
 	struct dlio_ptz ckz;	/* its torch.save layout (pt_save), when ckz_on */
 	bool ckz_on;
+	bool ck_direct;		/* checkpoints go to an O_DIRECT root: aligned blocks */
 	bool train_ckpt;
 	FILE *trace; /* dlio_trace: this rank's requests, as issued */
 
@@ -469,12 +474,15 @@ int fiodlio_dlio_setup(struct thread_data *td)
 			if (check_direct_write_size(td, ckpt_root(td, d, root, sizeof(root)),
 						    d->write_size))
 				goto fail;
+			d->ck_direct = uri_direct(td, ckpt_root(td, d, root, sizeof(root)));
 			if ((int64_t)d->write_size > maxr)
 				maxr = (int64_t)d->write_size;
 			td->o.td_ddir = TD_DDIR_RW;
 		}
-		if (uri_direct(td, o->uri))
-			maxr += 2 * DIO_ALIGN_MAX; /* a read widened to the alignment */
+		if (uri_direct(td, o->uri) || d->ck_direct)
+			/* a read widened to the alignment; fio's buffers lie back to back, so
+			 * their size keeps each one aligned */
+			maxr = (maxr + 3 * DIO_ALIGN_MAX - 1) / DIO_ALIGN_MAX * DIO_ALIGN_MAX;
 		set_block_size(td, (unsigned long long)maxr);
 		break;
 	}
@@ -615,7 +623,8 @@ int fiodlio_dlio_init(struct thread_data *td, struct fiodlio_job *job)
 		job->conf.defer_opens = true;
 		d->treq = calloc(d->nio_u, sizeof(*d->treq));
 		d->tstate = calloc(d->nio_u, 1);
-		if (!d->treq || !d->tstate)
+		d->trefill = calloc(d->nio_u, 1);
+		if (!d->treq || !d->tstate || !d->trefill)
 			return 1;
 		if (dlio_train_init(&d->train, &d->geom, d->rank, d->whole_file, now_s(), err,
 				    sizeof(err))) {
@@ -952,6 +961,11 @@ static int worker_open(struct thread_data *td, struct fiodlio_job *job, struct f
 					      (uint64_t)dlio_train_file_size(&d->train, r->split,
 									      r->file),
 					      err, sizeof(err));
+	if (!ret && file_align(td, job, wf->sf, wf->target.path, &wf->align)) {
+		job->backend->close(job->ctx, wf->sf, err, sizeof(err));
+		wf->sf = NULL;
+		return -EINVAL;
+	}
 	if (ret) {
 		log_err("fio-dlio: %s: %s (generate the dataset first: dlio_phase=generate)\n",
 			td->o.name, err);
@@ -982,6 +996,23 @@ static void ckf_close(struct thread_data *td, struct fiodlio_job *job, struct fi
 	storage_target_free(&d->ckf.target);
 }
 
+/* The checkpoint file's last O_DIRECT block went out whole: cut it back to the file's size */
+static void ckf_truncate(struct thread_data *td, struct fiodlio_job *job, struct fiodlio_dlio *d)
+{
+	int fd;
+
+	if (!d->ckf.sf || !d->ckf.align || d->ckf_size % d->ckf.align == 0)
+		return;
+	fd = job->backend->fd(d->ckf.sf);
+	if (fd >= 0 && ftruncate(fd, (off_t)d->ckf_size) == 0)
+		return;
+	log_err("fio-dlio: %s: truncate %s to %lld bytes after its last O_DIRECT block: %s\n",
+		td->o.name, d->ckf.target.path, (long long)d->ckf_size,
+		fd < 0 ? "no descriptor" : strerror(errno));
+	if (!td->error)
+		td_verror(td, EIO, "dlio checkpoint truncate");
+}
+
 /* A checkpoint file of the training loop: opened at its first piece (tf_save's empty
  * .index part is created with it), closed when its last piece is stored. */
 static int ckf_open(struct thread_data *td, struct fiodlio_job *job, struct fiodlio_dlio *d,
@@ -1005,15 +1036,17 @@ static int ckf_open(struct thread_data *td, struct fiodlio_job *job, struct fiod
 			ret = fiodlio_job_ctx(td, job, &d->ckf.target);
 		if (!ret)
 			ret = job->backend->open(job->ctx, d->ckf.target.path,
-						 STORAGE_O_WRITE | STORAGE_O_CREATE, &d->ckf.sf, err,
-						 sizeof(err));
+						 STORAGE_O_WRITE | STORAGE_O_CREATE | STORAGE_O_TRUNC,
+						 &d->ckf.sf, err, sizeof(err));
+		d->ckf_size = part < r->ck_part ? 0 : r->ck_size;
 		if (!ret && job->backend->size_hint)
-			ret = job->backend->size_hint(job->ctx, d->ckf.sf,
-						      part < r->ck_part ? 0 : (uint64_t)r->ck_size,
+			ret = job->backend->size_hint(job->ctx, d->ckf.sf, (uint64_t)d->ckf_size,
 						      err, sizeof(err));
 		if (ret) {
 			log_err("fio-dlio: %s: checkpoint %s: %s\n", td->o.name, path, err);
 			td_verror(td, -ret, "dlio checkpoint open");
+		} else {
+			ret = file_align(td, job, d->ckf.sf, d->ckf.target.path, &d->ckf.align);
 		}
 		if (part < r->ck_part || ret)
 			ckf_close(td, job, d); /* the empty .index part, or a failed open */
@@ -1034,6 +1067,26 @@ static int train_ckpt_prep(struct thread_data *td, struct fiodlio_job *job, stru
 	io_u->offset = (unsigned long long)r->offset;
 	io_u->buflen = (unsigned long long)r->len;
 	io_u->xfer_buflen = io_u->buflen;
+	if (d->ckf.align) {
+		/* O_DIRECT: whole aligned blocks across the zip's streams, the last padded
+		 * (cut back once stored) */
+		int64_t framing = d->ckz_on ? dlio_ptz_fill(&d->ckz, r->offset, io_u->buf, r->len)
+					    : 0;
+		uint64_t n = framing < 0 ? 0 : dio_pad(d, io_u->buf, (uint64_t)r->len,
+						       d->ckf.align);
+
+		if (!n) {
+			log_err("fio-dlio: %s: internal: checkpoint block at %lld\n", td->o.name,
+				(long long)r->offset);
+			td_verror(td, EIO, "dlio checkpoint write");
+			return 1;
+		}
+		d->trefill[slot_of(io_u)] = framing > 0 || n > (uint64_t)r->len;
+		io_u->xfer_buf = io_u->buf;
+		io_u->buflen = n;
+		io_u->xfer_buflen = n;
+		goto request;
+	}
 	/* as the checkpoint benchmark: zip framing from the plan, tensor data from fio's
 	 * buffer, its CRC-32 folded in as it goes out (train_ck_piece cut the pieces) */
 	if (d->ckz_on && dlio_ptz_piece(&d->ckz, r->offset, r->len, &src) != r->len) {
@@ -1049,10 +1102,11 @@ static int train_ckpt_prep(struct thread_data *td, struct fiodlio_job *job, stru
 		td_verror(td, EIO, "dlio checkpoint write");
 		return 1;
 	}
+request:
 	req->op = STORAGE_WRITE;
 	req->file = d->ckf.sf;
 	req->offset = (uint64_t)r->offset;
-	req->len = (uint64_t)r->len;
+	req->len = io_u->xfer_buflen;
 	req->buf = io_u->xfer_buf;
 	req->result = 0;
 	req->err[0] = '\0';
@@ -1093,6 +1147,8 @@ static int train_prep(struct thread_data *td, struct fiodlio_job *job, struct fi
 	unsigned int slot = slot_of(io_u);
 	struct storage_req *req = io_u->engine_data;
 	struct dlio_train_req *r = &d->treq[slot];
+	uint64_t off, len;
+	uint32_t align;
 	int ret;
 
 	if (d->tstate[slot] == SLOT_READ)
@@ -1115,15 +1171,29 @@ static int train_prep(struct thread_data *td, struct fiodlio_job *job, struct fi
 		return train_ckpt_prep(td, job, d, io_u, r);
 	if ((r->open || !d->wfile[r->worker].sf) && worker_open(td, job, d, r))
 		return 1;
+	off = (uint64_t)r->offset;
+	len = (uint64_t)r->len;
+	align = d->wfile[r->worker].align;
+	if (align) {
+		/* O_DIRECT: the read DLIO makes, widened to the alignment around it (fio
+		 * counts what the device read) */
+		off = off / align * align;
+		len = ((uint64_t)r->offset + len + align - 1) / align * align - off;
+		if (len > d->buf_cap) {
+			log_err("fio-dlio: %s: internal: widened read of %llu bytes\n", td->o.name,
+				(unsigned long long)len);
+			return 1;
+		}
+	}
 	io_u->ddir = DDIR_READ;
-	io_u->offset = (unsigned long long)r->offset;
-	io_u->buflen = (unsigned long long)r->len;
+	io_u->offset = off;
+	io_u->buflen = len;
 	io_u->xfer_buflen = io_u->buflen;
 	io_u->xfer_buf = io_u->buf;
 	req->op = STORAGE_READ;
 	req->file = d->wfile[r->worker].sf;
-	req->offset = (uint64_t)r->offset;
-	req->len = (uint64_t)r->len;
+	req->offset = off;
+	req->len = len;
 	req->buf = io_u->xfer_buf;
 	req->result = 0;
 	req->err[0] = '\0';
@@ -1309,8 +1379,8 @@ static int64_t train_ck_piece(void *arg, const struct dlio_train_req *r, int64_t
 				ck_zip_log(td, d, ckpt_rel(d, path), &d->ckz);
 		}
 	}
-	if (!d->ckz_on)
-		return cap;
+	if (!d->ckz_on || d->ck_direct)
+		return cap; /* O_DIRECT: write_size blocks, whatever the streams */
 	len = dlio_ptz_piece(&d->ckz, r->offset, cap, &src);
 	if (len <= 0)
 		snprintf(err, errlen, "internal: checkpoint zip piece at %lld: %lld",
@@ -1983,14 +2053,30 @@ void fiodlio_dlio_done(struct thread_data *td, struct fiodlio_job *job, struct i
 				td->o.name, req->err);
 			d->missing_reported = true;
 		}
-		if (req->result > 0 && (uint64_t)req->result < req->len) {
+		if (d->treq[slot].write) {
+			if (d->trefill[slot]) {
+				/* the next block's payload is fio's buffer again */
+				io_u_fill_buffer(td, io_u, td->o.min_bs[DDIR_WRITE], io_u->buflen);
+				d->trefill[slot] = 0;
+			}
+			if (req->result >= 0 && (uint64_t)req->result != req->len) {
+				log_err("fio-dlio: %s: checkpoint write of %llu bytes at %llu stored "
+					"%lld\n",
+					td->o.name, (unsigned long long)req->len,
+					(unsigned long long)req->offset, (long long)req->result);
+				if (!td->error)
+					td_verror(td, EIO, "dlio checkpoint write");
+			} else if (d->treq[slot].last && req->result >= 0) {
+				ckf_truncate(td, job, d);
+			}
+			if (d->treq[slot].last)
+				ckf_close(td, job, d);
+		} else if (req->result > 0 && (uint64_t)req->result < req->len) {
 			/* a read DLIO sizes past the end (O_DIRECT rounds up): take what came */
 			io_u->xfer_buflen = (unsigned long long)req->result;
 			io_u->resid = 0;
 			d->short_reads++;
 		}
-		if (d->treq[slot].write && d->treq[slot].last)
-			ckf_close(td, job, d);
 		dlio_train_complete(&d->train, &d->treq[slot],
 				    d->reaped_at > 0 ? d->reaped_at : now_s());
 		return;
@@ -2363,6 +2449,7 @@ void fiodlio_dlio_cleanup(struct thread_data *td, struct fiodlio_job *job)
 		free(d->wfile);
 		free(d->treq);
 		free(d->tstate);
+		free(d->trefill);
 		if (d->ckz_on)
 			dlio_ptz_free(&d->ckz);
 		d->ckz_on = false;
