@@ -800,8 +800,26 @@ static void get_seg(struct dlio_gen_file *f, const struct dlio_geom *g, int64_t 
 	}
 }
 
+/* The CRC-32 of b[ba, bz) (a payload run), from the cache when it holds that run of this
+ * buffer, else computed and remembered (only runs worth remembering). */
+static uint32_t payload_crc(struct dlio_crc_cache *cc, const uint8_t *b, int64_t ba, int64_t bz)
+{
+	uint32_t crc;
+
+	if (cc && cc->valid && cc->boff == ba && cc->len == bz - ba)
+		return cc->crc;
+	crc = dlio_crc32(0, b + ba, (size_t)(bz - ba));
+	if (cc && bz - ba >= DLIO_CRC_CACHE_MIN) {
+		cc->boff = ba;
+		cc->len = bz - ba;
+		cc->crc = crc;
+		cc->valid = 1;
+	}
+	return crc;
+}
+
 int dlio_gen_fill(const struct dlio_geom *g, struct dlio_gen_file *f, uint64_t off, void *buf,
-		  uint64_t len)
+		  uint64_t len, struct dlio_crc_cache *cc)
 {
 	uint8_t *b = buf;
 	int64_t pos = (int64_t)off, end = (int64_t)(off + len);
@@ -810,15 +828,19 @@ int dlio_gen_fill(const struct dlio_geom *g, struct dlio_gen_file *f, uint64_t o
 	if (pos != f->pos || end > f->size)
 		return -EINVAL;
 	while (pos < end) {
-		int64_t a, z;
+		int64_t a, z, ba, bz;
 
 		get_seg(f, g, pos, &s);
 		a = pos;
 		z = s.end < end ? s.end : end;
+		ba = a - (int64_t)off;
+		bz = z - (int64_t)off;
+		if (!s.payload && cc && cc->valid && ba < cc->boff + cc->len && cc->boff < bz)
+			cc->valid = 0; /* container bytes over the remembered run */
 		if (s.zeros)
-			memset(b + (a - (int64_t)off), 0, (size_t)(z - a));
+			memset(b + ba, 0, (size_t)(z - a));
 		else if (!s.payload)
-			memcpy(b + (a - (int64_t)off), s.tmp + (a - s.start), (size_t)(z - a));
+			memcpy(b + ba, s.tmp + (a - s.start), (size_t)(z - a));
 		if (s.crc_into) {
 			int64_t c = a > s.crc_from ? a : s.crc_from;
 
@@ -827,6 +849,10 @@ int dlio_gen_fill(const struct dlio_geom *g, struct dlio_gen_file *f, uint64_t o
 
 				if (f->format == DLIO_FMT_TFRECORD)
 					f->crc = dlio_crc32c(f->crc, p, (size_t)(z - c));
+				else if (s.payload && s.crc_into == 1)
+					f->crc = (uint32_t)crc32_combine(
+						f->crc, payload_crc(cc, b, c - (int64_t)off, bz),
+						(z_off_t)(z - c));
 				else if (s.crc_into == 1)
 					f->crc = dlio_crc32(f->crc, p, (size_t)(z - c));
 				else

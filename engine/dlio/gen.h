@@ -60,12 +60,28 @@ int dlio_gen_totals(const struct dlio_geom *g, int64_t rank, int64_t comm, int64
 		    int64_t *bytes, int64_t *largest, char *err, size_t errlen);
 
 /*
+ * What dlio_gen_fill() may reuse: the CRC-32 of a payload run of the buffer it filled
+ * before (offsets in the buffer).  fio's buffer is the payload and does not change between
+ * requests unless fio refills it (refill_buffers, verify) or the caller writes into it: a
+ * caller keeps one per buffer, and clears valid when anything but dlio_gen_fill() may have
+ * changed the run (fill() itself clears it when its container bytes land on the run).
+ */
+struct dlio_crc_cache {
+	int64_t boff, len;
+	uint32_t crc;
+	int valid;
+};
+/* runs shorter than this are not remembered */
+#define DLIO_CRC_CACHE_MIN 65536
+
+/*
  * Overlay the container bytes of [off, off + len) on buf, which holds payload.
- * Calls for one file must come in order without gaps (off == f->pos).
+ * Calls for one file must come in order without gaps (off == f->pos).  cc (or NULL):
+ * the buffer's CRC cache, for npz's CRC-32 of the payload.
  * Returns 0 or -EINVAL (out of order / past the end).
  */
 int dlio_gen_fill(const struct dlio_geom *g, struct dlio_gen_file *f, uint64_t off, void *buf,
-		  uint64_t len);
+		  uint64_t len, struct dlio_crc_cache *cc);
 
 /*
  * Bytes to write again once the whole file has passed through fill(): npz's

@@ -217,6 +217,9 @@ struct fiodlio_dlio {
 	struct gen_file **by_io_u; /* the file each io_u's request belongs to */
 	unsigned int nio_u;
 	unsigned char *gen_wait;   /* per io_u: waits (FIO_Q_BUSY) for a rewrite to be due */
+	/* per io_u: the CRC-32 of the payload its buffer held last, NULL when fio may change
+	 * the buffer between requests (refill_buffers, verify) */
+	struct dlio_crc_cache *crc_cache;
 	struct gen_file *ready, **ready_tail; /* rewrites due, oldest first */
 	int64_t rewrites_owed;	   /* files whose rewrite has not gone out */
 	unsigned long long buf_cap; /* bytes of each fio buffer */
@@ -579,6 +582,10 @@ int fiodlio_dlio_init(struct thread_data *td, struct fiodlio_job *job)
 	d->gen_wait = calloc(d->nio_u, 1);
 	if (!d->by_io_u || !d->gen_wait)
 		return 1;
+	if (d->phase == PHASE_GENERATE &&
+	    !(td->flags & (TD_F_REFILL_BUFFERS | TD_F_DO_VERIFY | TD_F_SCRAMBLE_BUFFERS)) &&
+	    !(d->crc_cache = calloc(d->nio_u, sizeof(*d->crc_cache))))
+		return 1;
 	d->ready_tail = &d->ready;
 	if (d->phase == PHASE_GENERATE &&
 	    dlio_gen_init(&d->gen, &d->geom, d->rank, d->comm, err, sizeof(err))) {
@@ -789,6 +796,15 @@ static int gen_open_next(struct thread_data *td, struct fiodlio_job *job, struct
 	}
 }
 
+/* Bytes [a, z) of a slot's buffer were written: a remembered payload CRC there is gone */
+static void crc_cache_touch(struct fiodlio_dlio *d, unsigned int slot, uint64_t a, uint64_t z)
+{
+	struct dlio_crc_cache *cc = d->crc_cache ? &d->crc_cache[slot] : NULL;
+
+	if (cc && cc->valid && (int64_t)a < cc->boff + cc->len && cc->boff < (int64_t)z)
+		cc->valid = 0;
+}
+
 /* Local files get npz's local header rewritten with its CRC, as Python's zipfile does */
 static bool gen_rewrites(struct fiodlio_job *job, struct gen_file *g)
 {
@@ -846,6 +862,7 @@ static int gen_prep(struct thread_data *td, struct fiodlio_job *job, struct fiod
 			hl = dlio_gen_rewrite(&g->f, &off, io_u->buf, d->buf_cap);
 			if (hl <= 0)
 				goto internal;
+			crc_cache_touch(d, slot, 0, hl); /* the header went into fio's buffer */
 			io_u->xfer_buf = io_u->buf;
 			len = (uint64_t)hl;
 		}
@@ -867,7 +884,8 @@ static int gen_prep(struct thread_data *td, struct fiodlio_job *job, struct fiod
 	if (len > d->buf_cap)
 		len = d->buf_cap;
 	io_u->xfer_buf = io_u->buf;
-	ret = dlio_gen_fill(&d->geom, &g->f, g->next_off, io_u->xfer_buf, len);
+	ret = dlio_gen_fill(&d->geom, &g->f, g->next_off, io_u->xfer_buf, len,
+			    d->crc_cache ? &d->crc_cache[slot] : NULL);
 	if (ret) {
 		log_err("fio-dlio: %s: internal: %s written out of order\n", td->o.name,
 			g->f.relpath);
@@ -890,6 +908,7 @@ static int gen_prep(struct thread_data *td, struct fiodlio_job *job, struct fiod
 		n = dio_pad(d, io_u->xfer_buf, len, g->align);
 		if (!n)
 			goto internal;
+		crc_cache_touch(d, slot, len, n); /* zeros went into fio's buffer */
 		if (off == 0 && gen_rewrites(job, g)) {
 			/* the first block as it goes out, for the header rewrite */
 			if (posix_memalign((void **)&g->block0, DIO_ALIGN_MAX, g->align))
@@ -2514,6 +2533,7 @@ void fiodlio_dlio_cleanup(struct thread_data *td, struct fiodlio_job *job)
 	}
 	free(d->by_io_u);
 	free(d->gen_wait);
+	free(d->crc_cache);
 	free(d->cfg);
 	free(d);
 	job->dlio = NULL;

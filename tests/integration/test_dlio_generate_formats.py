@@ -227,6 +227,40 @@ def test_regenerating_smaller_files_leaves_exact_sizes(workdir, scheme):
     check_all("unet3d-npz", read_tree(data))
 
 
+@pytest.mark.parametrize("stdev,extra", [(0, []), (40000, []), (0, ["--refill_buffers=1"]),
+                                         (0, ["--buffer_compress_percentage=50"])])
+def test_npz_crcs_with_reused_buffers(workdir, stdev, extra):
+    """fio's buffers go round (iodepth 2, one rank, many files): the CRC-32 of a buffer's
+    payload is remembered, and must be right whether the next file has the same layout,
+    another one (container bytes land where payload was), or fio refills the buffer."""
+    yaml = os.path.join(workdir, "w.yaml")
+    with open(yaml, "w") as f:
+        f.write("""model:
+  name: t
+framework: pytorch
+workflow:
+  generate_data: True
+dataset:
+  data_folder: data/
+  format: npz
+  num_files_train: 12
+  num_samples_per_file: 1
+  record_length_bytes: 200000
+  record_length_bytes_stdev: %d
+reader:
+  data_loader: pytorch
+""" % stdev)
+    data = os.path.join(workdir, "data")
+    run(["--uri=file://" + data, "--dlio_phase=generate", "--dlio_workload=" + yaml,
+         "--iodepth=2", "--rw=write"] + extra)
+    got = read_tree(data)
+    assert len(got) == 12 and len({len(b) for b in got.values()}) == (1 if not stdev else 12)
+    for rel, blob in got.items():
+        with zipfile.ZipFile(io.BytesIO(blob)) as z:
+            assert z.testzip() is None, rel  # every member's bytes against its CRC-32
+    check_npz_local_headers(got)
+
+
 def test_direct_write_size_must_be_aligned(workdir):
     wl, fmt, ntrain, neval, n, rl, sd, _ = CASES["unet3d-npz"]
     data = os.path.join(workdir, "data")

@@ -182,7 +182,8 @@ static void test_generated_file(void **state)
 	while (off < size) {
 		int64_t len = step < size - off ? step : size - off;
 
-		assert_int_equal(dlio_gen_fill(&g, &f, (uint64_t)off, buf + off, (uint64_t)len), 0);
+		assert_int_equal(
+			dlio_gen_fill(&g, &f, (uint64_t)off, buf + off, (uint64_t)len, NULL), 0);
 		off += len;
 		step = step * 3 + 1;
 	}
@@ -194,6 +195,51 @@ static void test_generated_file(void **state)
 	free(buf);
 }
 
+/* Generate npz file 0 of a dataset of record length rl into buf (whole, one fill), with
+ * the CRC cache cc; its zip CRC-32. */
+static uint32_t npz_crc(int64_t rl, uint8_t *buf, struct dlio_crc_cache *cc)
+{
+	char len[64];
+	const char *o[] = {"++workload.dataset.format=npz", "++workload.dataset.num_files_train=1",
+			   "++workload.dataset.num_samples_per_file=1", len,
+			   "++workload.dataset.record_length_bytes_stdev=0"};
+	struct dlio_gen gen;
+	struct dlio_gen_file f;
+
+	snprintf(len, sizeof(len), "++workload.dataset.record_length_bytes=%lld", (long long)rl);
+	build(DLIO_FLAVOUR_V20, o, 5);
+	assert_int_equal(dlio_gen_init(&gen, &g, 0, 1, err, sizeof(err)), 0);
+	assert_int_equal(dlio_gen_next(&gen, &f, err, sizeof(err)), 1);
+	assert_int_equal(dlio_gen_fill(&g, &f, 0, buf, (uint64_t)f.size, cc), 0);
+	return f.crc;
+}
+
+/* The payload CRC a buffer remembers is used only while its bytes are unchanged: a
+ * smaller file's container bytes land inside a larger one's payload, and the larger
+ * file again must not reuse the old CRC. */
+static void test_npz_crc_cache(void **state)
+{
+	struct dlio_crc_cache cc = {0};
+	uint8_t *buf = malloc(1 << 20);
+	uint32_t big, again;
+
+	(void)state;
+	assert_non_null(buf);
+	for (int i = 0; i < 1 << 20; i++)
+		buf[i] = (uint8_t)(i * 131 >> 3);
+	big = npz_crc(300000, buf, NULL);
+	assert_int_equal(npz_crc(300000, buf, &cc), big);
+	assert_true(cc.valid && cc.len >= DLIO_CRC_CACHE_MIN);
+	assert_int_equal(npz_crc(300000, buf, &cc), big); /* the remembered run */
+	/* a file too small to be remembered: its end records land in the big run */
+	npz_crc(20000, buf, &cc);
+	assert_false(cc.valid);
+	again = npz_crc(300000, buf, NULL);
+	assert_true(again != big); /* the buffer changed under the run ... */
+	assert_int_equal(npz_crc(300000, buf, &cc), again); /* ... and the cache knows */
+	free(buf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -201,6 +247,7 @@ int main(void)
 		cmocka_unit_test(test_metadata_layout),
 		cmocka_unit_test(test_dtypes),
 		cmocka_unit_test(test_generated_file),
+		cmocka_unit_test(test_npz_crc_cache),
 	};
 
 	return cmocka_run_group_tests_name("dlio_hdf5", tests, NULL, NULL);
