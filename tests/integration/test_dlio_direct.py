@@ -11,22 +11,9 @@ import zipfile
 import pytest
 
 from fiorun import run
+from test_dlio_trace import TINY_TRANSFORMER_YAML
 
-YAML = """model:
-  name: tiny
-  type: transformer
-  model_datatype: fp16
-  optimizer_datatype: fp32
-  num_layers: 2
-  parallelism:
-    zero_stage: 1
-  transformer:
-    vocab_size: 64
-    hidden_size: 32
-    ffn_hidden_size: 64
-    num_attention_heads: 4
-    num_kv_heads: 4
-framework: pytorch
+YAML = TINY_TRANSFORMER_YAML % 1 + """framework: pytorch
 workflow:
   generate_data: False
   train: True
