@@ -42,6 +42,7 @@ static const struct abi_field fields[] = {
 	{ "disable_slat", offsetof(struct thread_options, disable_slat) },
 	{ "disable_bw_measurement", offsetof(struct thread_options, disable_bw) },
 	{ "bs", offsetof(struct thread_options, bs) },
+	{ "verify", offsetof(struct thread_options, verify) },
 };
 
 static int abi_state = -1; /* -1 unchecked, 0 ok, 1 mismatch */

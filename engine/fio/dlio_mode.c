@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "verify.h" /* fio's: VERIFY_NONE */
+
 #include "dlio/checkpoint.h"
 #include "dlio/crc32.h"
 #include "dlio/config.h"
@@ -362,6 +364,15 @@ int fiodlio_dlio_setup(struct thread_data *td)
 
 	if (!td->o.create_serialize) {
 		log_err("fio-dlio: %s: DLIO mode needs create_serialize=1 (fio's default)\n",
+			td->o.name);
+		return 1;
+	}
+	if (td->o.verify != VERIFY_NONE) {
+		/* fio writes its verify header into each buffer after prep(): it would tear
+		 * the containers, and what DLIO mode writes is not fio's pattern to check */
+		log_err("fio-dlio: %s: verify= does not apply in DLIO mode: the engine writes "
+			"DLIO's files (their own checksums: npz CRC-32, TFRecord CRC-32C, zip "
+			"records; dlio_checkpoint_verify=1 checks checkpoints as they load)\n",
 			td->o.name);
 		return 1;
 	}

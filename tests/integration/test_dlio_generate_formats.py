@@ -261,6 +261,18 @@ reader:
     check_npz_local_headers(got)
 
 
+def test_fio_verify_is_refused(workdir):
+    """fio's verify= writes its own header into each buffer, over DLIO's container."""
+    wl, fmt, ntrain, neval, n, rl, sd, _ = CASES["unet3d-npz"]
+    data = os.path.join(workdir, "data")
+    res = run(["--uri=file://" + data, "--dlio_phase=generate", "--verify=crc32c",
+               "--dlio_workload=%s/%s.yaml" % (WL, wl),
+               "--dlio_overrides=" + overrides(wl, fmt, ntrain, neval, n, rl, sd),
+               "--rw=write"], expect_error=True)
+    assert "verify= does not apply in DLIO mode" in res.stderr
+    assert not os.path.exists(data)
+
+
 def test_direct_write_size_must_be_aligned(workdir):
     wl, fmt, ntrain, neval, n, rl, sd, _ = CASES["unet3d-npz"]
     data = os.path.join(workdir, "data")
