@@ -818,11 +818,11 @@ static uint32_t payload_crc(struct dlio_crc_cache *cc, const uint8_t *b, int64_t
 	return crc;
 }
 
-int dlio_gen_fill(const struct dlio_geom *g, struct dlio_gen_file *f, uint64_t off, void *buf,
-		  uint64_t len, struct dlio_crc_cache *cc)
+int64_t dlio_gen_fill(const struct dlio_geom *g, struct dlio_gen_file *f, uint64_t off,
+		      void *buf, uint64_t len, struct dlio_crc_cache *cc)
 {
 	uint8_t *b = buf;
-	int64_t pos = (int64_t)off, end = (int64_t)(off + len);
+	int64_t pos = (int64_t)off, end = (int64_t)(off + len), container = 0;
 	struct seg s;
 
 	if (pos != f->pos || end > f->size)
@@ -841,6 +841,8 @@ int dlio_gen_fill(const struct dlio_geom *g, struct dlio_gen_file *f, uint64_t o
 			memset(b + ba, 0, (size_t)(z - a));
 		else if (!s.payload)
 			memcpy(b + ba, s.tmp + (a - s.start), (size_t)(z - a));
+		if (!s.payload)
+			container += z - a;
 		if (s.crc_into) {
 			int64_t c = a > s.crc_from ? a : s.crc_from;
 
@@ -864,7 +866,7 @@ int dlio_gen_fill(const struct dlio_geom *g, struct dlio_gen_file *f, uint64_t o
 		pos = z;
 	}
 	f->pos = end;
-	return 0;
+	return container;
 }
 
 int64_t dlio_gen_rewrite(const struct dlio_gen_file *f, uint64_t *off, void *buf, size_t cap)

@@ -78,10 +78,10 @@ struct dlio_crc_cache {
  * Overlay the container bytes of [off, off + len) on buf, which holds payload.
  * Calls for one file must come in order without gaps (off == f->pos).  cc (or NULL):
  * the buffer's CRC cache, for npz's CRC-32 of the payload.
- * Returns 0 or -EINVAL (out of order / past the end).
+ * Returns how many container bytes went into buf, or -EINVAL (out of order / past the end).
  */
-int dlio_gen_fill(const struct dlio_geom *g, struct dlio_gen_file *f, uint64_t off, void *buf,
-		  uint64_t len, struct dlio_crc_cache *cc);
+int64_t dlio_gen_fill(const struct dlio_geom *g, struct dlio_gen_file *f, uint64_t off,
+		      void *buf, uint64_t len, struct dlio_crc_cache *cc);
 
 /*
  * Bytes to write again once the whole file has passed through fill(): npz's

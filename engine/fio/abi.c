@@ -43,6 +43,8 @@ static const struct abi_field fields[] = {
 	{ "disable_bw_measurement", offsetof(struct thread_options, disable_bw) },
 	{ "bs", offsetof(struct thread_options, bs) },
 	{ "verify", offsetof(struct thread_options, verify) },
+	{ "buffer_pattern", offsetof(struct thread_options, buffer_pattern) },
+	{ "zero_buffers", offsetof(struct thread_options, zero_buffers) },
 };
 
 static int abi_state = -1; /* -1 unchecked, 0 ok, 1 mismatch */

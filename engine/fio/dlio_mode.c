@@ -222,6 +222,10 @@ struct fiodlio_dlio {
 	/* per io_u: the CRC-32 of the payload its buffer held last, NULL when fio may change
 	 * the buffer between requests (refill_buffers, verify) */
 	struct dlio_crc_cache *crc_cache;
+	/* fio's buffers hold a pattern (buffer_pattern, zero_buffers) that fio fills once:
+	 * a buffer that carried container bytes is filled again after its request */
+	bool gen_refill;
+	unsigned char *gen_dirty; /* per io_u: container bytes went into its buffer */
 	struct gen_file *ready, **ready_tail; /* rewrites due, oldest first */
 	int64_t rewrites_owed;	   /* files whose rewrite has not gone out */
 	unsigned long long buf_cap; /* bytes of each fio buffer */
@@ -591,8 +595,11 @@ int fiodlio_dlio_init(struct thread_data *td, struct fiodlio_job *job)
 	d->nio_u = td->o.iodepth;
 	d->by_io_u = calloc(d->nio_u, sizeof(*d->by_io_u));
 	d->gen_wait = calloc(d->nio_u, 1);
-	if (!d->by_io_u || !d->gen_wait)
+	d->gen_dirty = calloc(d->nio_u, 1);
+	if (!d->by_io_u || !d->gen_wait || !d->gen_dirty)
 		return 1;
+	d->gen_refill = (td->o.buffer_pattern_bytes || td->o.zero_buffers) &&
+			!(td->flags & TD_F_REFILL_BUFFERS);
 	if (d->phase == PHASE_GENERATE &&
 	    !(td->flags & (TD_F_REFILL_BUFFERS | TD_F_DO_VERIFY | TD_F_SCRAMBLE_BUFFERS)) &&
 	    !(d->crc_cache = calloc(d->nio_u, sizeof(*d->crc_cache))))
@@ -846,6 +853,7 @@ static int gen_prep(struct thread_data *td, struct fiodlio_job *job, struct fiod
 	unsigned int slot = slot_of(io_u);
 	struct gen_file *g;
 	uint64_t len, off, n;
+	int64_t filled;
 	int ret;
 
 	d->gen_wait[slot] = 0;
@@ -874,6 +882,7 @@ static int gen_prep(struct thread_data *td, struct fiodlio_job *job, struct fiod
 			if (hl <= 0)
 				goto internal;
 			crc_cache_touch(d, slot, 0, hl); /* the header went into fio's buffer */
+			d->gen_dirty[slot] = 1;
 			io_u->xfer_buf = io_u->buf;
 			len = (uint64_t)hl;
 		}
@@ -895,13 +904,15 @@ static int gen_prep(struct thread_data *td, struct fiodlio_job *job, struct fiod
 	if (len > d->buf_cap)
 		len = d->buf_cap;
 	io_u->xfer_buf = io_u->buf;
-	ret = dlio_gen_fill(&d->geom, &g->f, g->next_off, io_u->xfer_buf, len,
-			    d->crc_cache ? &d->crc_cache[slot] : NULL);
-	if (ret) {
+	filled = dlio_gen_fill(&d->geom, &g->f, g->next_off, io_u->xfer_buf, len,
+			       d->crc_cache ? &d->crc_cache[slot] : NULL);
+	if (filled < 0) {
 		log_err("fio-dlio: %s: internal: %s written out of order\n", td->o.name,
 			g->f.relpath);
 		return 1;
 	}
+	if (filled > 0)
+		d->gen_dirty[slot] = 1;
 	off = g->next_off;
 	g->next_off += len;
 	if (g->next_off == (uint64_t)g->f.size) {
@@ -920,6 +931,8 @@ static int gen_prep(struct thread_data *td, struct fiodlio_job *job, struct fiod
 		if (!n)
 			goto internal;
 		crc_cache_touch(d, slot, len, n); /* zeros went into fio's buffer */
+		if (n > len)
+			d->gen_dirty[slot] = 1;
 		if (off == 0 && gen_rewrites(job, g)) {
 			/* the first block as it goes out, for the header rewrite */
 			if (posix_memalign((void **)&g->block0, DIO_ALIGN_MAX, g->align))
@@ -2114,6 +2127,13 @@ void fiodlio_dlio_done(struct thread_data *td, struct fiodlio_job *job, struct i
 	if (slot_of(io_u) >= d->nio_u || !(g = d->by_io_u[slot_of(io_u)]))
 		return;
 	d->by_io_u[slot_of(io_u)] = NULL;
+	if (d->gen_dirty[slot_of(io_u)] && d->gen_refill) {
+		/* the next file's payload is fio's pattern again, not this one's container */
+		io_u_fill_buffer(td, io_u, td->o.min_bs[DDIR_WRITE], d->buf_cap);
+		if (d->crc_cache)
+			d->crc_cache[slot_of(io_u)].valid = 0;
+	}
+	d->gen_dirty[slot_of(io_u)] = 0;
 	g->inflight--;
 	if (req->result < 0 || (uint64_t)req->result != req->len)
 		g->failed = true;
@@ -2544,6 +2564,7 @@ void fiodlio_dlio_cleanup(struct thread_data *td, struct fiodlio_job *job)
 	}
 	free(d->by_io_u);
 	free(d->gen_wait);
+	free(d->gen_dirty);
 	free(d->crc_cache);
 	free(d->cfg);
 	free(d);

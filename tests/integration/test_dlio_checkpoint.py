@@ -88,7 +88,9 @@ def checkpoint(workdir, yaml, ranks, extra=(), expect_error=False, uri=None):
     return run(["--uri=file://" + workdir, "--dlio_checkpoint_uri=" +
                 (uri or "file://" + os.path.join(workdir, "ckpt")), "--dlio_phase=checkpoint",
                 "--dlio_workload=" + yaml, "--dlio_ranks=%d" % ranks, "--numjobs=%d" % ranks,
-                "--iodepth=4", "--buffer_pattern=0x5a"] + list(extra),
+                # (rw= before buffer_pattern: fio then fills each buffer once, as it
+                # does by default, rather than refilling it for every write)
+                "--iodepth=4", "--rw=write", "--buffer_pattern=0x5a"] + list(extra),
                expect_error=expect_error)
 
 

@@ -261,6 +261,29 @@ reader:
     check_npz_local_headers(got)
 
 
+@pytest.mark.parametrize("case", ["unet3d-npz", "resnet50-hdf5"])
+def test_payload_is_fios_pattern(workdir, case):
+    """buffer_pattern: every file's data is fio's pattern, though fio's one buffer (iodepth
+    1) carried the other files' container bytes before."""
+    wl, fmt, ntrain, neval, n, rl, sd, _ = CASES[case]
+    data = os.path.join(workdir, "data")
+    # sizes that vary widely: a file's data lands where another's container bytes were
+    # (rw= first: fio makes buffer_pattern refill every buffer when it parses it for a job
+    # that may read, which rw's default does)
+    run(["--uri=file://" + data, "--dlio_phase=generate", "--rw=write", "--buffer_pattern=0x5a",
+         "--dlio_workload=%s/%s.yaml" % (WL, wl),
+         "--dlio_overrides=" + overrides(wl, fmt, 6, 0, n, 200000, 50000), "--iodepth=1"])
+    got = read_tree(data)
+    assert len(got) == 6
+    for rel, blob in got.items():
+        if fmt == "npz":
+            arr = np.load(io.BytesIO(blob))["x"]
+        else:
+            with h5py.File(io.BytesIO(blob), "r") as f:
+                arr = f["records"][:]
+        assert arr.size > 0 and (arr == 0x5a).all(), rel
+
+
 def test_fio_verify_is_refused(workdir):
     """fio's verify= writes its own header into each buffer, over DLIO's container."""
     wl, fmt, ntrain, neval, n, rl, sd, _ = CASES["unet3d-npz"]
