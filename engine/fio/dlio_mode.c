@@ -764,10 +764,13 @@ static int gen_open_next(struct thread_data *td, struct fiodlio_job *job, struct
 		ret = dlio_gen_next(&d->gen, &g->f, err, sizeof(err));
 		if (ret <= 0) {
 			free(g);
-			if (ret < 0)
+			if (ret < 0) {
+				/* the job fails, not ends early as if the dataset were complete */
 				log_err("fio-dlio: %s: %s\n", td->o.name, err);
-			else
+				td_verror(td, -ret, "dlio generate");
+			} else {
 				d->gen_done = true;
+			}
 			return ret;
 		}
 		ret = storage_resolve(o->uri, g->f.relpath, &g->target, err, sizeof(err));
