@@ -201,6 +201,9 @@ struct fiodlio_dlio {
 	struct dlio_ptz ckz;	/* its torch.save layout (pt_save), when ckz_on */
 	bool ckz_on;
 	bool ck_direct;		/* checkpoints go to an O_DIRECT root: aligned blocks */
+	bool ck_fsync;		/* dlio_checkpoint_fsync */
+	int64_t ck_synced;	/* checkpoint files fsynced */
+	char ckf_rel[600];	/* the checkpoint file's path below the checkpoint root */
 	bool train_ckpt;
 	FILE *trace; /* dlio_trace: this rank's requests, as issued */
 
@@ -493,6 +496,7 @@ int fiodlio_dlio_setup(struct thread_data *td)
 						    d->write_size))
 				goto fail;
 			d->ck_direct = uri_direct(td, ckpt_root(td, d, root, sizeof(root)));
+			d->ck_fsync = o->dlio_checkpoint_fsync;
 			if ((int64_t)d->write_size > maxr)
 				maxr = (int64_t)d->write_size;
 			td->o.td_ddir = TD_DDIR_RW;
@@ -1059,6 +1063,29 @@ static void ckf_truncate(struct thread_data *td, struct fiodlio_job *job, struct
 		td_verror(td, EIO, "dlio checkpoint truncate");
 }
 
+/* dlio_checkpoint_fsync during training: the file's last piece is stored; it is on
+ * stable storage before it is closed (MLPerf's rule), the training loop waiting as for
+ * torch.save.  A synchronous fsync, traced as the checkpoint phase's is; object stores
+ * have nothing to sync (an upload is durable once it completes).  True when it ran. */
+static bool ckf_fsync(struct thread_data *td, struct fiodlio_job *job, struct fiodlio_dlio *d)
+{
+	int fd = d->ckf.sf ? job->backend->fd(d->ckf.sf) : -1;
+
+	if (fd < 0)
+		return false;
+	if (d->trace)
+		fprintf(d->trace, "%lld -1 sync 0 0 0 %s\n", (long long)d->train.epoch,
+			d->ckf_rel);
+	if (fsync(fd)) {
+		log_err("fio-dlio: %s: fsync %s: %s\n", td->o.name, d->ckf.target.path,
+			strerror(errno));
+		if (!td->error)
+			td_verror(td, errno, "dlio checkpoint fsync");
+	}
+	d->ck_synced++;
+	return true;
+}
+
 /* A checkpoint file of the training loop: opened at its first piece (tf_save's empty
  * .index part is created with it), closed when its last piece is stored. */
 static int ckf_open(struct thread_data *td, struct fiodlio_job *job, struct fiodlio_dlio *d,
@@ -1077,7 +1104,8 @@ static int ckf_open(struct thread_data *td, struct fiodlio_job *job, struct fiod
 					  sizeof(path));
 		if (ret < 0)
 			break;
-		ret = storage_resolve(uri, ckpt_rel(d, path), &d->ckf.target, err, sizeof(err));
+		snprintf(d->ckf_rel, sizeof(d->ckf_rel), "%s", ckpt_rel(d, path));
+		ret = storage_resolve(uri, d->ckf_rel, &d->ckf.target, err, sizeof(err));
 		if (!ret)
 			ret = fiodlio_job_ctx(td, job, &d->ckf.target);
 		if (!ret)
@@ -2099,6 +2127,8 @@ void fiodlio_dlio_done(struct thread_data *td, struct fiodlio_job *job, struct i
 				td->o.name, req->err);
 			d->missing_reported = true;
 		}
+		double at = d->reaped_at > 0 ? d->reaped_at : 0;
+
 		if (d->treq[slot].write) {
 			if (d->trefill[slot]) {
 				/* the next block's payload is fio's buffer again */
@@ -2114,6 +2144,8 @@ void fiodlio_dlio_done(struct thread_data *td, struct fiodlio_job *job, struct i
 					td_verror(td, EIO, "dlio checkpoint write");
 			} else if (d->treq[slot].last && req->result >= 0) {
 				ckf_truncate(td, job, d);
+				if (d->ck_fsync && ckf_fsync(td, job, d))
+					at = 0; /* the checkpoint took the fsync too */
 			}
 			if (d->treq[slot].last)
 				ckf_close(td, job, d);
@@ -2123,8 +2155,7 @@ void fiodlio_dlio_done(struct thread_data *td, struct fiodlio_job *job, struct i
 			io_u->resid = 0;
 			d->short_reads++;
 		}
-		dlio_train_complete(&d->train, &d->treq[slot],
-				    d->reaped_at > 0 ? d->reaped_at : now_s());
+		dlio_train_complete(&d->train, &d->treq[slot], at > 0 ? at : now_s());
 		return;
 	}
 	if (slot_of(io_u) >= d->nio_u || !(g = d->by_io_u[slot_of(io_u)]))
@@ -2485,12 +2516,13 @@ void fiodlio_dlio_cleanup(struct thread_data *td, struct fiodlio_job *job)
 			ckf_close(td, job, d);
 		for (int64_t k = 0; k < d->train.ck_count && k < 64; k++)
 			log_info("fio-dlio: %s: rank %lld saved checkpoint %lld during training in "
-				 "%.3f s; checkpoint size %.4f GiB, %.4f GB/s\n",
+				 "%.3f s; checkpoint size %.4f GiB, %.4f GB/s%s\n",
 				 td->o.name, (long long)d->rank, (long long)k + 1, d->train.ck_dur[k],
 				 dlio_ckpt_reported_gib(&d->ck),
 				 d->train.ck_dur[k] > 0 ?
 					 dlio_ckpt_reported_gib(&d->ck) / d->train.ck_dur[k] :
-					 0.0);
+					 0.0,
+				 d->ck_synced ? "; files fsynced" : "");
 		train_report(td, d, secs);
 		metrics_line(td, d);
 		publish_results(td, d);

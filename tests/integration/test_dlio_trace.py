@@ -649,3 +649,48 @@ checkpoint:
             check_saves(traces[r], label, r, ranks, model, "pb", saves,
                         os.path.join(workdir, "ckpt"))
         assert "rank %d epoch 2: %d steps" % (r, steps) in res.stdout
+
+
+@pytest.mark.parametrize("fsync", [0, 1])
+def test_checkpoints_during_training_fsync(workdir, fsync):
+    """dlio_checkpoint_fsync=1: each checkpoint file written during training is fsynced once
+    its last piece is stored, before the next file (and the output says so); without it,
+    none is (DLIO's own behaviour)."""
+    yaml = write_yaml(workdir, TINY_TRANSFORMER_YAML % 1 + """framework: pytorch
+workflow:
+  generate_data: False
+  train: True
+  checkpoint: True
+dataset:
+  data_folder: data/
+  format: npz
+  num_files_train: 4
+  num_samples_per_file: 1
+  record_length_bytes: 4096
+reader:
+  data_loader: pytorch
+  batch_size: 1
+  read_threads: 1
+train:
+  epochs: 2
+  computation_time: 0.001
+checkpoint:
+  checkpoint_folder: ckpt
+  checkpoint_after_epoch: 1
+  epochs_between_checkpoints: 1
+""")
+    data, res, traces = train_with_trace(workdir, yaml, 1,
+                                         ["--dlio_checkpoint_fsync=%d" % fsync])
+    recs = [r for r in traces[0] if r[1] == -1]
+    files = sorted({r[6] for r in recs if r[2] == "write"})
+    assert len(files) == 2 * 2  # two checkpoints: the model's layers and the optimizer shard
+    syncs = [r[6] for r in recs if r[2] == "sync"]
+    if not fsync:
+        assert not syncs and "fsynced" not in res.stdout
+        return
+    assert sorted(syncs) == files
+    for f in files:
+        ops = [r[2] for r in recs if r[6] == f]
+        assert ops[-1] == "sync" and ops.count("sync") == 1  # after the file's last write
+    assert res.stdout.count("during training in ") == 2
+    assert res.stdout.count("; files fsynced") == 2
