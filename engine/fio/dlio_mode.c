@@ -109,7 +109,6 @@ struct ck_req {
 	int kind;
 	int64_t off, len, span, piece;
 	int64_t delta; /* O_DIRECT reads: where off is in the widened request */
-	bool refill;   /* O_DIRECT writes: framing or padding went into fio's buffer */
 };
 
 /* a slot whose io_u waits (FIO_Q_BUSY) for a sleep or for completions */
@@ -189,8 +188,6 @@ struct fiodlio_dlio {
 	bool whole_file;
 	struct dlio_train_req *treq;	 /* the read each slot carries */
 	unsigned char *tstate;		 /* per slot: SLOT_FREE, SLOT_READ, SLOT_DEFERRED */
-	unsigned char *trefill;		 /* per slot: an O_DIRECT checkpoint block put framing
-					  * or padding into fio's buffer */
 	struct worker_file *wfile;	 /* per loader worker: the file it has open */
 	unsigned int inflight;
 	double reaped_at; /* > 0: the clock read once for the completions being handed over */
@@ -226,9 +223,10 @@ struct fiodlio_dlio {
 	 * the buffer between requests (refill_buffers, verify) */
 	struct dlio_crc_cache *crc_cache;
 	/* fio's buffers hold a pattern (buffer_pattern, zero_buffers) that fio fills once:
-	 * a buffer that carried container bytes is filled again after its request */
-	bool gen_refill;
-	unsigned char *gen_dirty; /* per io_u: container bytes went into its buffer */
+	 * a buffer that carried the engine's bytes is filled again after its request */
+	bool refill_pattern;
+	/* per io_u: the engine wrote into its buffer (container bytes, zip framing, padding) */
+	unsigned char *buf_dirty;
 	struct gen_file *ready, **ready_tail; /* rewrites due, oldest first */
 	int64_t rewrites_owed;	   /* files whose rewrite has not gone out */
 	unsigned long long buf_cap; /* bytes of each fio buffer */
@@ -366,6 +364,7 @@ int fiodlio_dlio_setup(struct thread_data *td)
 	struct fio_file *f;
 	unsigned int i;
 	char err[512] = "", root[2100];
+	const char *ckroot;
 	int64_t files, bytes, largest;
 	int ret;
 
@@ -492,10 +491,10 @@ int fiodlio_dlio_setup(struct thread_data *td)
 			}
 			d->train_ckpt = true;
 			d->write_size = o->dlio_write_size ? o->dlio_write_size : 8ULL << 20;
-			if (check_direct_write_size(td, ckpt_root(td, d, root, sizeof(root)),
-						    d->write_size))
+			ckroot = ckpt_root(td, d, root, sizeof(root));
+			if (check_direct_write_size(td, ckroot, d->write_size))
 				goto fail;
-			d->ck_direct = uri_direct(td, ckpt_root(td, d, root, sizeof(root)));
+			d->ck_direct = uri_direct(td, ckroot);
 			d->ck_fsync = o->dlio_checkpoint_fsync;
 			if ((int64_t)d->write_size > maxr)
 				maxr = (int64_t)d->write_size;
@@ -530,12 +529,11 @@ int fiodlio_dlio_setup(struct thread_data *td)
 			goto fail;
 		}
 		d->write_size = o->dlio_write_size ? o->dlio_write_size : 8ULL << 20;
-		if (check_direct_write_size(td, ckpt_root(td, d, root, sizeof(root)),
-					    d->write_size))
+		ckroot = ckpt_root(td, d, root, sizeof(root));
+		if (check_direct_write_size(td, ckroot, d->write_size))
 			goto fail;
-		set_block_size(td, d->write_size + (uri_direct(td, ckpt_root(td, d, root,
-										sizeof(root))) ?
-							    2 * DIO_ALIGN_MAX : 0));
+		/* (O_DIRECT: room for a read widened to the alignment) */
+		set_block_size(td, d->write_size + (uri_direct(td, ckroot) ? 2 * DIO_ALIGN_MAX : 0));
 		td->o.td_ddir = TD_DDIR_RW;
 		break;
 	}
@@ -599,11 +597,11 @@ int fiodlio_dlio_init(struct thread_data *td, struct fiodlio_job *job)
 	d->nio_u = td->o.iodepth;
 	d->by_io_u = calloc(d->nio_u, sizeof(*d->by_io_u));
 	d->gen_wait = calloc(d->nio_u, 1);
-	d->gen_dirty = calloc(d->nio_u, 1);
-	if (!d->by_io_u || !d->gen_wait || !d->gen_dirty)
+	d->buf_dirty = calloc(d->nio_u, 1);
+	if (!d->by_io_u || !d->gen_wait || !d->buf_dirty)
 		return 1;
-	d->gen_refill = (td->o.buffer_pattern_bytes || td->o.zero_buffers) &&
-			!(td->flags & TD_F_REFILL_BUFFERS);
+	d->refill_pattern = (td->o.buffer_pattern_bytes || td->o.zero_buffers) &&
+			    !(td->flags & TD_F_REFILL_BUFFERS);
 	if (d->phase == PHASE_GENERATE &&
 	    !(td->flags & (TD_F_REFILL_BUFFERS | TD_F_DO_VERIFY | TD_F_SCRAMBLE_BUFFERS)) &&
 	    !(d->crc_cache = calloc(d->nio_u, sizeof(*d->crc_cache))))
@@ -652,8 +650,7 @@ int fiodlio_dlio_init(struct thread_data *td, struct fiodlio_job *job)
 		job->conf.defer_opens = true;
 		d->treq = calloc(d->nio_u, sizeof(*d->treq));
 		d->tstate = calloc(d->nio_u, 1);
-		d->trefill = calloc(d->nio_u, 1);
-		if (!d->treq || !d->tstate || !d->trefill)
+		if (!d->treq || !d->tstate)
 			return 1;
 		if (dlio_train_init(&d->train, &d->geom, d->rank, d->whole_file, now_s(), err,
 				    sizeof(err))) {
@@ -701,6 +698,43 @@ static void gen_file_free(struct gen_file *g)
 	free(g);
 }
 
+/* The request of io_u is complete: if the engine wrote into its buffer and the payload is a
+ * pattern fio filled once, fio fills the buffer again, so the next request's payload is
+ * the pattern, not this one's container bytes.  (Random payload stays as it is: a refill
+ * would cost as much as the write on fast storage.) */
+static void buf_restore(struct thread_data *td, struct fiodlio_dlio *d, struct io_u *io_u)
+{
+	unsigned int slot = slot_of(io_u);
+
+	if (slot >= d->nio_u || !d->buf_dirty[slot])
+		return;
+	d->buf_dirty[slot] = 0;
+	if (!d->refill_pattern)
+		return;
+	io_u_fill_buffer(td, io_u, td->o.min_bs[DDIR_WRITE], d->buf_cap);
+	if (d->crc_cache)
+		d->crc_cache[slot].valid = 0;
+}
+
+/* A file whose last O_DIRECT block went out whole (padded): cut it back to its size.
+ * 0, or -1 with the reason logged and the job failed. */
+static int dio_cut(struct thread_data *td, struct fiodlio_job *job, struct storage_file *sf,
+		   const char *path, uint32_t align, int64_t size)
+{
+	int fd;
+
+	if (!align || size % align == 0)
+		return 0;
+	fd = job->backend->fd(sf);
+	if (fd >= 0 && ftruncate(fd, (off_t)size) == 0)
+		return 0;
+	log_err("fio-dlio: %s: truncate %s to %lld bytes after its last O_DIRECT block: %s\n",
+		td->o.name, path, (long long)size, fd < 0 ? "no descriptor" : strerror(errno));
+	if (!td->error)
+		td_verror(td, EIO, "dlio truncate");
+	return -1;
+}
+
 /* The O_DIRECT alignment requests on sf need (0: none); more than DLIO mode makes room
  * for is an error naming the file. */
 static int file_align(struct thread_data *td, struct fiodlio_job *job, struct storage_file *sf,
@@ -722,18 +756,9 @@ static void gen_close(struct thread_data *td, struct fiodlio_job *job, struct fi
 		      struct gen_file *g)
 {
 	char err[STORAGE_ERR_LEN];
-	int fd = job->backend->fd(g->sf);
 
-	if (!g->failed && g->align && g->f.size % g->align &&
-	    (fd < 0 || ftruncate(fd, (off_t)g->f.size))) {
-		log_err("fio-dlio: %s: truncate %s to %lld bytes after its last O_DIRECT block: "
-			"%s\n",
-			td->o.name, g->target.path, (long long)g->f.size,
-			fd < 0 ? "no descriptor" : strerror(errno));
-		if (!td->error)
-			td_verror(td, EIO, "dlio generate truncate");
+	if (!g->failed && dio_cut(td, job, g->sf, g->target.path, g->align, g->f.size))
 		g->failed = true;
-	}
 	if (job->backend->close(job->ctx, g->sf, err, sizeof(err))) {
 		log_err("fio-dlio: %s: %s\n", td->o.name, err);
 		if (!td->error)
@@ -889,7 +914,7 @@ static int gen_prep(struct thread_data *td, struct fiodlio_job *job, struct fiod
 			if (hl <= 0)
 				goto internal;
 			crc_cache_touch(d, slot, 0, hl); /* the header went into fio's buffer */
-			d->gen_dirty[slot] = 1;
+			d->buf_dirty[slot] = 1;
 			io_u->xfer_buf = io_u->buf;
 			len = (uint64_t)hl;
 		}
@@ -919,7 +944,7 @@ static int gen_prep(struct thread_data *td, struct fiodlio_job *job, struct fiod
 		return 1;
 	}
 	if (filled > 0)
-		d->gen_dirty[slot] = 1;
+		d->buf_dirty[slot] = 1;
 	off = g->next_off;
 	g->next_off += len;
 	if (g->next_off == (uint64_t)g->f.size) {
@@ -939,7 +964,7 @@ static int gen_prep(struct thread_data *td, struct fiodlio_job *job, struct fiod
 			goto internal;
 		crc_cache_touch(d, slot, len, n); /* zeros went into fio's buffer */
 		if (n > len)
-			d->gen_dirty[slot] = 1;
+			d->buf_dirty[slot] = 1;
 		if (off == 0 && gen_rewrites(job, g)) {
 			/* the first block as it goes out, for the header rewrite */
 			if (posix_memalign((void **)&g->block0, DIO_ALIGN_MAX, g->align))
@@ -1046,23 +1071,6 @@ static void ckf_close(struct thread_data *td, struct fiodlio_job *job, struct fi
 	storage_target_free(&d->ckf.target);
 }
 
-/* The checkpoint file's last O_DIRECT block went out whole: cut it back to the file's size */
-static void ckf_truncate(struct thread_data *td, struct fiodlio_job *job, struct fiodlio_dlio *d)
-{
-	int fd;
-
-	if (!d->ckf.sf || !d->ckf.align || d->ckf_size % d->ckf.align == 0)
-		return;
-	fd = job->backend->fd(d->ckf.sf);
-	if (fd >= 0 && ftruncate(fd, (off_t)d->ckf_size) == 0)
-		return;
-	log_err("fio-dlio: %s: truncate %s to %lld bytes after its last O_DIRECT block: %s\n",
-		td->o.name, d->ckf.target.path, (long long)d->ckf_size,
-		fd < 0 ? "no descriptor" : strerror(errno));
-	if (!td->error)
-		td_verror(td, EIO, "dlio checkpoint truncate");
-}
-
 /* dlio_checkpoint_fsync during training: the file's last piece is stored; it is on
  * stable storage before it is closed (MLPerf's rule), the training loop waiting as for
  * torch.save.  A synchronous fsync, traced as the checkpoint phase's is; object stores
@@ -1155,7 +1163,7 @@ static int train_ckpt_prep(struct thread_data *td, struct fiodlio_job *job, stru
 			td_verror(td, EIO, "dlio checkpoint write");
 			return 1;
 		}
-		d->trefill[slot_of(io_u)] = framing > 0 || n > (uint64_t)r->len;
+		d->buf_dirty[slot_of(io_u)] = framing > 0 || n > (uint64_t)r->len;
 		io_u->xfer_buf = io_u->buf;
 		io_u->buflen = n;
 		io_u->xfer_buflen = n;
@@ -1823,7 +1831,6 @@ issue:
 	/* the zip framing comes from the engine's memory, tensor data from fio's buffer */
 	io_u->xfer_buf = src ? (void *)src : io_u->buf;
 	q->delta = 0;
-	q->refill = false;
 	roff = q->off;
 	rlen = q->len;
 	if (st->align && c->writing) {
@@ -1837,7 +1844,7 @@ issue:
 				(long long)q->off);
 			return 1;
 		}
-		q->refill = framing > 0 || rlen > q->len;
+		d->buf_dirty[slot] = framing > 0 || rlen > q->len;
 	} else if (st->zip && c->writing && !src &&
 		   dlio_ptz_account(&st->ptz, q->off, io_u->xfer_buf, q->len)) {
 		log_err("fio-dlio: %s: internal: %s: tensor bytes at %lld out of order\n",
@@ -1935,18 +1942,14 @@ static void ck_done(struct thread_data *td, struct fiodlio_job *job, struct fiod
 	struct storage_req *req = io_u->engine_data;
 	unsigned int slot = slot_of(io_u);
 	struct ck_stream *st = c->by_slot[slot];
-	struct ck_req *q = &c->req[slot];
+	const struct ck_req *q = &c->req[slot];
 
 	if (!st || st == CK_DEFER)
 		return;
 	c->by_slot[slot] = NULL;
 	st->inflight--;
 	c->inflight--;
-	if (q->refill) {
-		/* the next request's payload is fio's buffer again, not this one's framing */
-		io_u_fill_buffer(td, io_u, td->o.min_bs[DDIR_WRITE], io_u->buflen);
-		q->refill = false;
-	}
+	buf_restore(td, d, io_u);
 	if (req->result < 0) {
 		st->failed = true;
 	} else if (io_u->ddir == DDIR_WRITE && (uint64_t)req->result != req->len) {
@@ -1977,17 +1980,10 @@ static void ck_done(struct thread_data *td, struct fiodlio_job *job, struct fiod
 	}
 	if (c->writing && st->align && st->all_issued && !st->inflight && !st->truncated &&
 	    !st->failed) {
-		int fd = job->backend->fd(st->sf);
-		char msg[160];
-
 		/* the last block went out whole: the file ends where the model says */
 		st->truncated = true;
-		if (st->size % st->align && (fd < 0 || ftruncate(fd, (off_t)st->size))) {
-			snprintf(msg, sizeof(msg), "truncate to %lld bytes after the last O_DIRECT "
-				 "block: %s",
-				 (long long)st->size, fd < 0 ? "no descriptor" : strerror(errno));
-			ck_fail(td, st, msg);
-		}
+		if (dio_cut(td, job, st->sf, st->target.path, st->align, st->size))
+			st->failed = true;
 	}
 	if (st->all_issued && st != c->cur && !st->inflight)
 		ck_close(td, job, st);
@@ -2130,11 +2126,7 @@ void fiodlio_dlio_done(struct thread_data *td, struct fiodlio_job *job, struct i
 		double at = d->reaped_at > 0 ? d->reaped_at : 0;
 
 		if (d->treq[slot].write) {
-			if (d->trefill[slot]) {
-				/* the next block's payload is fio's buffer again */
-				io_u_fill_buffer(td, io_u, td->o.min_bs[DDIR_WRITE], io_u->buflen);
-				d->trefill[slot] = 0;
-			}
+			buf_restore(td, d, io_u);
 			if (req->result >= 0 && (uint64_t)req->result != req->len) {
 				log_err("fio-dlio: %s: checkpoint write of %llu bytes at %llu stored "
 					"%lld\n",
@@ -2143,7 +2135,8 @@ void fiodlio_dlio_done(struct thread_data *td, struct fiodlio_job *job, struct i
 				if (!td->error)
 					td_verror(td, EIO, "dlio checkpoint write");
 			} else if (d->treq[slot].last && req->result >= 0) {
-				ckf_truncate(td, job, d);
+				dio_cut(td, job, d->ckf.sf, d->ckf.target.path, d->ckf.align,
+					d->ckf_size);
 				if (d->ck_fsync && ckf_fsync(td, job, d))
 					at = 0; /* the checkpoint took the fsync too */
 			}
@@ -2161,13 +2154,7 @@ void fiodlio_dlio_done(struct thread_data *td, struct fiodlio_job *job, struct i
 	if (slot_of(io_u) >= d->nio_u || !(g = d->by_io_u[slot_of(io_u)]))
 		return;
 	d->by_io_u[slot_of(io_u)] = NULL;
-	if (d->gen_dirty[slot_of(io_u)] && d->gen_refill) {
-		/* the next file's payload is fio's pattern again, not this one's container */
-		io_u_fill_buffer(td, io_u, td->o.min_bs[DDIR_WRITE], d->buf_cap);
-		if (d->crc_cache)
-			d->crc_cache[slot_of(io_u)].valid = 0;
-	}
-	d->gen_dirty[slot_of(io_u)] = 0;
+	buf_restore(td, d, io_u);
 	g->inflight--;
 	if (req->result < 0 || (uint64_t)req->result != req->len)
 		g->failed = true;
@@ -2534,7 +2521,6 @@ void fiodlio_dlio_cleanup(struct thread_data *td, struct fiodlio_job *job)
 		free(d->wfile);
 		free(d->treq);
 		free(d->tstate);
-		free(d->trefill);
 		if (d->ckz_on)
 			dlio_ptz_free(&d->ckz);
 		d->ckz_on = false;
@@ -2599,7 +2585,7 @@ void fiodlio_dlio_cleanup(struct thread_data *td, struct fiodlio_job *job)
 	}
 	free(d->by_io_u);
 	free(d->gen_wait);
-	free(d->gen_dirty);
+	free(d->buf_dirty);
 	free(d->crc_cache);
 	free(d->cfg);
 	free(d);
