@@ -11,33 +11,8 @@ import zipfile
 import pytest
 
 from fiorun import run
-from test_dlio_trace import TINY_TRANSFORMER_YAML
+from test_dlio_trace import tiny_training_yaml
 
-YAML = TINY_TRANSFORMER_YAML % 1 + """framework: pytorch
-workflow:
-  generate_data: False
-  train: True
-  checkpoint: True
-dataset:
-  data_folder: data/
-  format: %s
-  num_files_train: 8
-  num_samples_per_file: %d
-  record_length_bytes: 20000
-  record_length_bytes_stdev: 5000
-reader:
-  data_loader: pytorch
-  batch_size: 2
-  read_threads: 2
-  prefetch_size: 1
-train:
-  epochs: 2
-  computation_time: 0.001
-checkpoint:
-  checkpoint_folder: ckpt
-  checkpoint_after_epoch: 1
-  epochs_between_checkpoints: 1
-"""
 BLOCK = 8192  # dlio_write_size: files and checkpoints of several blocks
 
 
@@ -65,7 +40,7 @@ def trace(path, ranks):
 def run_on(workdir, scheme, fmt, nspf, ranks):
     yaml = os.path.join(workdir, "w.yaml")
     with open(yaml, "w") as f:
-        f.write(YAML % (fmt, nspf))
+        f.write(tiny_training_yaml(fmt, 8, nspf, 20000, 5000, 2, 2, 1))
     base = os.path.join(workdir, scheme)
     data, ckpt, tr = (os.path.join(base, x) for x in ("data", "ckpt", "trace"))
     common = ["--dlio_workload=" + yaml, "--dlio_ranks=%d" % ranks, "--numjobs=%d" % ranks,

@@ -65,12 +65,13 @@ def expected(case):
     return out
 
 
-def generate(case, uri, extra=()):
+def generate(case, uri, extra=(), expect_error=False):
     wl, fmt, ntrain, neval, n, rl, sd, _ = CASES[case]
     return run(["--uri=" + uri, "--dlio_phase=generate",
                 "--dlio_workload=%s/%s.yaml" % (WL, wl),
                 "--dlio_overrides=" + overrides(wl, fmt, ntrain, neval, n, rl, sd),
-                "--dlio_ranks=2", "--numjobs=2", "--iodepth=4", "--rw=write"] + list(extra))
+                "--dlio_ranks=2", "--numjobs=2", "--iodepth=4", "--rw=write"] + list(extra),
+               expect_error=expect_error)
 
 
 # -- the format's readers ---------------------------------------------------------------------
@@ -286,23 +287,16 @@ def test_payload_is_fios_pattern(workdir, case):
 
 def test_fio_verify_is_refused(workdir):
     """fio's verify= writes its own header into each buffer, over DLIO's container."""
-    wl, fmt, ntrain, neval, n, rl, sd, _ = CASES["unet3d-npz"]
     data = os.path.join(workdir, "data")
-    res = run(["--uri=file://" + data, "--dlio_phase=generate", "--verify=crc32c",
-               "--dlio_workload=%s/%s.yaml" % (WL, wl),
-               "--dlio_overrides=" + overrides(wl, fmt, ntrain, neval, n, rl, sd),
-               "--rw=write"], expect_error=True)
+    res = generate("unet3d-npz", "file://" + data, ["--verify=crc32c"], expect_error=True)
     assert "verify= does not apply in DLIO mode" in res.stderr
     assert not os.path.exists(data)
 
 
 def test_direct_write_size_must_be_aligned(workdir):
-    wl, fmt, ntrain, neval, n, rl, sd, _ = CASES["unet3d-npz"]
     data = os.path.join(workdir, "data")
-    res = run(["--uri=direct://" + data, "--dlio_phase=generate", "--dlio_write_size=10000",
-               "--dlio_workload=%s/%s.yaml" % (WL, wl),
-               "--dlio_overrides=" + overrides(wl, fmt, ntrain, neval, n, rl, sd),
-               "--rw=write"], expect_error=True)
+    res = generate("unet3d-npz", "direct://" + data, ["--dlio_write_size=10000"],
+                   expect_error=True)
     assert "dlio_write_size=10000: files under direct://%s are written with O_DIRECT, in " \
         "blocks that must be a multiple of 4096 bytes" % data in res.stderr
     assert not os.path.exists(data)

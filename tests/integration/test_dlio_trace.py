@@ -439,6 +439,36 @@ TINY_TRANSFORMER_YAML = """model:
 """
 
 
+def tiny_training_yaml(fmt, nfiles, nspf, rl, stdev, batch, workers, prefetch):
+    """The tiny ZeRO-1 transformer trained for 2 epochs (PyTorch loader), a checkpoint after
+    each."""
+    return TINY_TRANSFORMER_YAML % 1 + """framework: pytorch
+workflow:
+  generate_data: False
+  train: True
+  checkpoint: True
+dataset:
+  data_folder: data/
+  format: %s
+  num_files_train: %d
+  num_samples_per_file: %d
+  record_length_bytes: %d
+  record_length_bytes_stdev: %d
+reader:
+  data_loader: pytorch
+  batch_size: %d
+  read_threads: %d
+  prefetch_size: %d
+train:
+  epochs: 2
+  computation_time: 0.001
+checkpoint:
+  checkpoint_folder: ckpt
+  checkpoint_after_epoch: 1
+  epochs_between_checkpoints: 1
+""" % (fmt, nfiles, nspf, rl, stdev, batch, workers, prefetch)
+
+
 def test_eval_and_epoch_checkpoints_pytorch_hdf5(workdir):
     """PyTorch loader, hdf5 of 3 samples: 3 epochs of 3 steps (of 6 batches; the loader
     primes 2 and reads 5), evaluation after epochs 1 and 3 (eval_after_epoch 1, every
@@ -656,29 +686,7 @@ def test_checkpoints_during_training_fsync(workdir, fsync):
     """dlio_checkpoint_fsync=1: each checkpoint file written during training is fsynced once
     its last piece is stored, before the next file (and the output says so); without it,
     none is (DLIO's own behaviour)."""
-    yaml = write_yaml(workdir, TINY_TRANSFORMER_YAML % 1 + """framework: pytorch
-workflow:
-  generate_data: False
-  train: True
-  checkpoint: True
-dataset:
-  data_folder: data/
-  format: npz
-  num_files_train: 4
-  num_samples_per_file: 1
-  record_length_bytes: 4096
-reader:
-  data_loader: pytorch
-  batch_size: 1
-  read_threads: 1
-train:
-  epochs: 2
-  computation_time: 0.001
-checkpoint:
-  checkpoint_folder: ckpt
-  checkpoint_after_epoch: 1
-  epochs_between_checkpoints: 1
-""")
+    yaml = write_yaml(workdir, tiny_training_yaml("npz", 4, 1, 4096, 0, 1, 1, 0))
     data, res, traces = train_with_trace(workdir, yaml, 1,
                                          ["--dlio_checkpoint_fsync=%d" % fsync])
     recs = [r for r in traces[0] if r[1] == -1]
