@@ -37,16 +37,19 @@ static double crc_rate(int level, uint8_t *const *b, int nb, size_t n, int reps)
 
 int main(int argc, char **argv)
 {
-	size_t n = (size_t)(argc > 1 ? atof(argv[1]) : 8) * 1048576;
+	double mib = argc > 1 ? atof(argv[1]) : 8;
+	size_t n = mib >= 1.0 / 1024 && mib <= 1024 ? (size_t)(mib * 1048576) & ~(size_t)63 : 0;
 	static const char *const name[] = { "zlib", "PCLMULQDQ 128-bit", "VPCLMULQDQ 256-bit" };
 	uint8_t *src[NBUF], *dst[NBUF];
-	int reps = (int)(8e9 / (double)n) + 1;
+	int reps;
 	double t;
 
 	if (!n) {
-		fprintf(stderr, "bench-crc32: MiB per buffer must be > 0\n");
+		fprintf(stderr, "bench-crc32: %s: MiB per buffer must be a number from 1/1024 to "
+			"1024\n", argc > 1 ? argv[1] : "");
 		return 2;
 	}
+	reps = (int)(8e9 / (double)n) + 1;
 	for (int i = 0; i < NBUF; i++) {
 		src[i] = aligned_alloc(4096, n);
 		dst[i] = aligned_alloc(4096, n);
